@@ -1,0 +1,1 @@
+"""talos-sandbox: a CDKTF generator for a Talos Linux sandbox on arm64 EC2."""

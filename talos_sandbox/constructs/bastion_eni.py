@@ -1,0 +1,186 @@
+"""BastionEni: a static network interface and the one-instance Auto Scaling group that owns it.
+
+How the instance owns the ENI: the launch template names the ENI as the primary
+interface (device index 0), the pattern AWS documents for an Auto Scaling group with an
+existing network interface. The ASG is pinned to the ENI's AZ with min = max = 1, so
+a replacement first terminates the old instance (freeing the ENI, whose
+delete_on_termination is false) and then launches the new one onto it. No boot-time
+attach and no IAM permission to move ENIs are needed. The address, IPv6 address,
+Elastic IP and the route to the ENI never change; the NAT is down from the old
+instance's termination until the new one has run its boot script, typically 2-4
+minutes.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from .. import bindings as tf
+from ..config import WireguardConfig
+from ..policy_documents import assume_role_policy, policy, statement
+from ..render import render
+from .naming import AccountRef, name_tag
+
+ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
+
+
+@dataclass(frozen=True)
+class BastionEniProps:
+    name: str
+    region: str
+    availability_zone: str
+    subnet_id: str
+    subnet_cidr: str
+    """The nodes' subnet, whose IPv4 traffic the bastion masquerades."""
+    vpc_cidr: str
+    private_ip: str
+    security_group_id: str
+    instance_type: str
+    root_volume_gb: int
+    ami_id: str
+    ipv4_egress: str
+    """`wireguard` or `public_ipv4`."""
+    wireguard: WireguardConfig
+    wireguard_key_parameter: str
+    account: AccountRef
+    tags: dict[str, str]
+    """Tags written onto launched instances and volumes (provider default_tags do not reach them)."""
+
+
+class BastionEni(Construct):
+    network_interface: tf.NetworkInterface
+    autoscaling_group: tf.AutoscalingGroup
+
+    def __init__(self, scope: Construct, construct_id: str, props: BastionEniProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        tags = {**props.tags, **name_tag(props.name, "bastion")}
+
+        self.network_interface = tf.NetworkInterface(
+            self,
+            "eni",
+            subnet_id=props.subnet_id,
+            private_ips=[props.private_ip],
+            ipv6_address_count=1,
+            source_dest_check=False,  # it forwards the nodes' traffic
+            security_groups=[props.security_group_id],
+            description=f"{props.name} bastion: static NAT interface",
+            tags=tags,
+        )
+        if props.ipv4_egress == "public_ipv4":
+            self.elastic_ip = tf.Eip(
+                self,
+                "public-ipv4",
+                domain="vpc",
+                network_interface=self.network_interface.id,
+                associate_with_private_ip=props.private_ip,
+                tags=tags,
+            )
+
+        launch_template = tf.LaunchTemplate(
+            self,
+            "launch-template",
+            name=f"{props.name}-bastion",
+            description="talos-sandbox bastion (NAT)",
+            image_id=props.ami_id,
+            instance_type=props.instance_type,
+            ebs_optimized="true",
+            update_default_version=True,
+            user_data=base64.b64encode(self._boot_script().encode()).decode(),
+            iam_instance_profile=tf.LaunchTemplateIamInstanceProfile(arn=self._instance_profile_arn()),
+            metadata_options=tf.LaunchTemplateMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
+            monitoring=tf.LaunchTemplateMonitoring(enabled=True),
+            block_device_mappings=[
+                tf.LaunchTemplateBlockDeviceMappings(
+                    device_name=ROOT_DEVICE,
+                    ebs=tf.LaunchTemplateBlockDeviceMappingsEbs(
+                        volume_size=props.root_volume_gb,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            network_interfaces=[
+                tf.LaunchTemplateNetworkInterfaces(
+                    device_index=0,
+                    network_interface_id=self.network_interface.id,
+                    delete_on_termination="false",
+                )
+            ],
+            tag_specifications=[
+                tf.LaunchTemplateTagSpecifications(resource_type=kind, tags=tags) for kind in ("instance", "volume")
+            ],
+            tags=tags,
+        )
+        self.autoscaling_group = tf.AutoscalingGroup(
+            self,
+            "asg",
+            name=f"{props.name}-bastion",
+            min_size=1,
+            max_size=1,
+            desired_capacity=1,
+            # An ENI attaches only in its own AZ, so the group may launch nowhere else.
+            availability_zones=[props.availability_zone],
+            health_check_type="EC2",
+            launch_template=tf.AutoscalingGroupLaunchTemplate(
+                id=launch_template.id, version=tf.Token.as_string(launch_template.latest_version)
+            ),
+            instance_refresh=tf.AutoscalingGroupInstanceRefresh(
+                strategy="Rolling",
+                # Zero, because the ENI is held by the one running instance.
+                preferences=tf.AutoscalingGroupInstanceRefreshPreferences(min_healthy_percentage=0),
+            ),
+            tag=[tf.AutoscalingGroupTag(key=key, value=value, propagate_at_launch=True) for key, value in sorted(tags.items())],
+        )
+
+    def _boot_script(self) -> str:
+        props = self._props
+        return render(
+            "bastion-boot.sh.j2",
+            name=props.name,
+            region=props.region,
+            subnet_cidr=props.subnet_cidr,
+            vpc_cidr=props.vpc_cidr,
+            egress=props.ipv4_egress,
+            wireguard=props.wireguard,
+            key_parameter=props.wireguard_key_parameter,
+        )
+
+    def _instance_profile_arn(self) -> str:
+        props = self._props
+        role = tf.IamRole(
+            self,
+            "role",
+            name=f"{props.name}-bastion",
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            tags=name_tag(props.name, "bastion"),
+        )
+        tf.IamRolePolicyAttachment(
+            self,
+            "session-manager",
+            role=role.name,
+            policy_arn=f"arn:{props.account.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        )
+        if props.ipv4_egress == "wireguard" and props.wireguard.has_peer:
+            parameter = props.wireguard_key_parameter
+            tf.IamRolePolicy(
+                self,
+                "read-wireguard-key",
+                name="read-wireguard-key",
+                role=role.id,
+                policy=policy(
+                    statement(
+                        ["ssm:GetParameter"],
+                        [props.account.arn("ssm", props.region, f"parameter{parameter}")],
+                        sid="ReadTheTunnelKey",
+                    )
+                ),
+            )
+        profile = tf.IamInstanceProfile(self, "instance-profile", name=f"{props.name}-bastion", role=role.name)
+        return profile.arn

@@ -1,0 +1,141 @@
+"""TalosNode: one EC2 instance that boots arm64 Amazon Linux and installs Talos over it.
+
+No Auto Scaling group: nodes are launched explicitly at fixed addresses. The instance
+depends on the route through the bastion (its user-data downloads from GitHub and
+GHCR, which are IPv4 only). Its user-data runs once, at first boot, so a change to it
+replaces the instance (`user_data_replace_on_change`); a newer Amazon Linux AMI does
+not (`ignore_changes = [ami]`), because after the first boot the disk holds Talos.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from .. import bindings as tf
+from ..policy_documents import assume_role_policy
+from ..render import render
+from .naming import name_tag
+
+# EC2's time source, link-local on every Nitro instance.
+AMAZON_TIME_SYNC = "169.254.169.123"
+INTERFACE_NAME = "eth0"  # with net.ifnames=0 on the kernel command line
+# First boot waits up to 60 x 10 s for the bastion's NAT.
+EGRESS_ATTEMPTS = 60
+EGRESS_WAIT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class TalosNodeProps:
+    name: str
+    """Prefix of every resource name."""
+    hostname: str
+    role: str
+    private_ip: ipaddress.IPv4Address
+    subnet_cidr: ipaddress.IPv4Network
+    router_ip: ipaddress.IPv4Address
+    dns_ip: ipaddress.IPv4Address
+    instance_type: str
+    root_volume_gb: int
+    assign_ipv6: bool
+    image: str
+    install_disk: str
+    boot_to_talos_version: str
+    boot_to_talos_sha256: str | None
+    subnet_id: str
+    security_group_id: str
+    ami_id: str
+    depends_on: tuple[tf.ITerraformDependable, ...]
+    """What must exist before first boot: the IPv4 route through the bastion."""
+
+
+def kernel_cmdline(props: TalosNodeProps) -> str:
+    return render(
+        "kernel-cmdline.j2",
+        ip=props.private_ip,
+        router=props.router_ip,
+        netmask=props.subnet_cidr.netmask,
+        hostname=props.hostname,
+        device=INTERFACE_NAME,
+        dns=props.dns_ip,
+    ).strip()
+
+
+def user_data(props: TalosNodeProps) -> str:
+    return render(
+        "node-user-data.sh.j2",
+        node_name=props.hostname,
+        role=props.role,
+        version=props.boot_to_talos_version,
+        sha256=props.boot_to_talos_sha256,
+        image=props.image,
+        disk=props.install_disk,
+        kernel_args=kernel_cmdline(props).split(),
+        egress_attempts=EGRESS_ATTEMPTS,
+        egress_wait_seconds=EGRESS_WAIT_SECONDS,
+    )
+
+
+def machine_patch(props: TalosNodeProps) -> str:
+    return render(
+        "talos-machine-patch.yaml.j2",
+        hostname=props.hostname,
+        address=f"{props.private_ip}/{props.subnet_cidr.prefixlen}",
+        router=props.router_ip,
+        dns=props.dns_ip,
+        time_server=AMAZON_TIME_SYNC,
+        disk=props.install_disk,
+        image=props.image,
+    )
+
+
+class TalosNode(Construct):
+    instance: tf.Instance
+    machine_patch: str
+    """The node's Talos machine-config patch (YAML), written next to the stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
+        super().__init__(scope, construct_id)
+        tags = {**name_tag(props.name, props.hostname), "Role": props.role}
+        # The first boot calls no AWS API; the profile carries no permissions, so that a
+        # compromised installer could do nothing with the instance's credentials.
+        role = tf.IamRole(
+            self,
+            "role",
+            name=f"{props.name}-{props.hostname}",
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            tags=tags,
+        )
+        profile = tf.IamInstanceProfile(self, "instance-profile", name=f"{props.name}-{props.hostname}", role=role.name)
+        self.instance = tf.Instance(
+            self,
+            "instance",
+            ami=props.ami_id,
+            instance_type=props.instance_type,
+            subnet_id=props.subnet_id,
+            private_ip=str(props.private_ip),
+            associate_public_ip_address=False,
+            ipv6_address_count=1 if props.assign_ipv6 else 0,
+            vpc_security_group_ids=[props.security_group_id],
+            iam_instance_profile=profile.name,
+            ebs_optimized=True,
+            monitoring=True,
+            user_data=user_data(props),
+            user_data_replace_on_change=True,
+            metadata_options=tf.InstanceMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
+            root_block_device=tf.InstanceRootBlockDevice(
+                volume_size=props.root_volume_gb,
+                volume_type="gp3",
+                encrypted=True,
+                delete_on_termination=True,
+                tags=tags,
+            ),
+            lifecycle={"ignore_changes": ["ami"]},
+            depends_on=list(props.depends_on),
+            tags=tags,
+        )
+        self.machine_patch = machine_patch(props)

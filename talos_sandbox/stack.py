@@ -1,0 +1,136 @@
+"""SandboxStack: turns one validated SandboxConfig into the sandbox's constructs."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from . import bindings as tf
+from .config import SandboxConfig
+from .constructs.bastion_eni import BastionEni, BastionEniProps
+from .constructs.naming import AccountRef
+from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSecurityGroupsProps
+from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
+from .constructs.talos_node import TalosNode, TalosNodeProps
+
+# AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
+AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+
+
+class SandboxStack(tf.TerraformStack):
+    def __init__(self, scope: Construct, config: SandboxConfig) -> None:
+        super().__init__(scope, config.name)
+        self.config = config
+        self._backend()
+        tf.AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[tf.AwsProviderDefaultTags(tags={**config.tags, "Sandbox": config.name})],
+        )
+        identity = tf.DataAwsCallerIdentity(self, "account")
+        partition = tf.DataAwsPartition(self, "partition")
+        account = AccountRef(account_id=identity.account_id, partition=partition.partition)
+        ami = tf.DataAwsSsmParameter(self, "al2023-arm64", name=AL2023_ARM64_PARAMETER)
+        ami_id = ami.insecure_value  # a public AMI id, not a secret; `value` would mark it sensitive
+
+        network = config.network
+        self.vpc = SandboxVpc(
+            self,
+            "network",
+            SandboxVpcProps(
+                name=config.name,
+                region=config.region,
+                availability_zone=config.availability_zone,
+                network=network,
+                account=account,
+            ),
+        )
+        wireguard = config.bastion.wireguard
+        self.security_groups = SandboxSecurityGroups(
+            self,
+            "security-groups",
+            SandboxSecurityGroupsProps(
+                name=config.name,
+                vpc_id=self.vpc.vpc_id,
+                vpc_cidr=str(network.vpc_cidr),
+                ssh_ipv6_cidrs=tuple(str(cidr) for cidr in config.bastion.ssh_ipv6_cidrs),
+                nat_tcp_ports=config.bastion.nat_tcp_ports,
+                nat_udp_ports=config.bastion.nat_udp_ports,
+                wireguard_port=wireguard.peer_port if config.bastion.ipv4_egress == "wireguard" else None,
+            ),
+        )
+        self.bastion = BastionEni(
+            self,
+            "bastion",
+            BastionEniProps(
+                name=config.name,
+                region=config.region,
+                availability_zone=config.availability_zone,
+                subnet_id=self.vpc.bastion_subnet_id,
+                subnet_cidr=str(network.subnet_cidr),
+                vpc_cidr=str(network.vpc_cidr),
+                private_ip=str(config.bastion.private_ip),
+                security_group_id=self.security_groups.bastion_group_id,
+                instance_type=config.bastion.instance_type,
+                root_volume_gb=config.bastion.root_volume_gb,
+                ami_id=ami_id,
+                ipv4_egress=config.bastion.ipv4_egress,
+                wireguard=wireguard,
+                wireguard_key_parameter=config.wireguard_key_parameter,
+                account=account,
+                tags={**config.tags, "Sandbox": config.name},
+            ),
+        )
+        nat_route = self.vpc.route_ipv4_via(self.bastion.network_interface.id)
+
+        self.nodes: dict[str, TalosNode] = {}
+        for node in config.nodes:
+            self.nodes[node.name] = TalosNode(
+                self,
+                node.name,
+                TalosNodeProps(
+                    name=config.name,
+                    hostname=node.name,
+                    role=node.role,
+                    private_ip=node.private_ip,
+                    subnet_cidr=network.subnet_cidr,
+                    router_ip=network.router_ip,
+                    dns_ip=network.dns_ip,
+                    instance_type=config.node_instance_type(node),
+                    root_volume_gb=config.node_root_volume_gb(node),
+                    assign_ipv6=config.node_defaults.assign_ipv6,
+                    image=config.node_image(node),
+                    install_disk=config.talos.install_disk,
+                    boot_to_talos_version=config.talos.boot_to_talos_version,
+                    boot_to_talos_sha256=config.talos.boot_to_talos_sha256,
+                    subnet_id=self.vpc.subnet_id,
+                    security_group_id=self.security_groups.node_group_id,
+                    ami_id=ami_id,
+                    depends_on=(nat_route,),
+                ),
+            )
+
+        tf.TerraformOutput(self, "vpc_id", value=self.vpc.vpc_id, description="The sandbox VPC")
+        tf.TerraformOutput(self, "subnet_id", value=self.vpc.subnet_id, description="The nodes' subnet")
+
+    def extra_files(self) -> dict[str, str]:
+        """Files written into the stack's folder beside cdk.tf.json, by relative path."""
+        return {f"talos/{name}.yaml": node.machine_patch for name, node in sorted(self.nodes.items())}
+
+    def _backend(self) -> None:
+        backend = self.config.backend
+        if backend.s3_bucket is None:
+            # Relative, so the output does not carry this machine's path.
+            tf.LocalBackend(self, path=backend.local_path)
+            return
+        s3 = tf.S3Backend(
+            self,
+            bucket=backend.s3_bucket,
+            key=backend.s3_key or f"talos-sandbox/{self.config.name}.tfstate",
+            region=backend.s3_region or self.config.region,
+            encrypt=True,
+            dynamodb_table=backend.dynamodb_table,
+        )
+        if backend.dynamodb_table is None:
+            # S3-native state locking (Terraform 1.10+); cdktf 0.21 has no property for it.
+            s3.add_override("use_lockfile", True)

@@ -1,0 +1,168 @@
+"""The offline apply harness: a moto server on loopback and terraform pointed at it.
+
+Everything that makes the synthesized stack talk to moto lives in one override file
+written next to a copy of the stack; the stack itself is applied unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MOTO_LAUNCHER = Path(__file__).with_name("moto_with_fixes.py")
+PLUGIN_DIR_ENV = "TALOS_SANDBOX_TF_PLUGIN_DIR"
+OVERRIDE_FILE = "zz_harness_override.tf.json"
+MOTO_SERVICES = ("autoscaling", "ec2", "iam", "kms", "logs", "scheduler", "ssm", "sts", "events")
+# Enough for the slow steps (init copies the provider) without hanging a CI run.
+TERRAFORM_TIMEOUT_SECONDS = 600
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def require_terraform() -> str:
+    """The terraform binary; a visible skip locally, a failure in CI, when it is absent."""
+    binary = shutil.which("terraform")
+    if binary is None:
+        message = "terraform is not installed (a documented prerequisite; see README)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class MotoServer:
+    url: str
+    process: subprocess.Popen
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def client(self, service: str, region: str):
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@contextmanager
+def moto_server(log_path: Path):
+    port = _free_port()
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(MOTO_LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    server = MotoServer(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{server.url}/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start; see {log_path}") from None
+                time.sleep(0.3)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def harness_override(stack_json: dict, moto_url: str, region: str) -> dict:
+    """Provider endpoints, dummy credentials and the settings moto cannot serve."""
+    override: dict = {
+        "provider": {
+            "aws": [
+                {
+                    "region": region,
+                    "access_key": "testing",
+                    "secret_key": "testing",
+                    "skip_credentials_validation": True,
+                    "skip_metadata_api_check": True,
+                    "max_retries": 1,
+                    "endpoints": [{service: moto_url for service in MOTO_SERVICES}],
+                }
+            ]
+        },
+        "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
+    }
+    instances = stack_json.get("resource", {}).get("aws_instance", {})
+    if instances:
+        # moto has no MonitorInstances; terraform would retry it for minutes.
+        override["resource"] = {"aws_instance": {name: {"monitoring": False} for name in sorted(instances)}}
+    return override
+
+
+@dataclass
+class Terraform:
+    workdir: Path
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+        cli_config = self.workdir / ".terraformrc"
+        cli_config.touch()
+        env["TF_CLI_CONFIG_FILE"] = str(cli_config)
+        result = subprocess.run(
+            [require_terraform(), *args],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TERRAFORM_TIMEOUT_SECONDS,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"terraform {' '.join(args)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def init(self) -> None:
+        args = ["init", "-input=false", "-no-color"]
+        plugin_dir = os.environ.get(PLUGIN_DIR_ENV)
+        if plugin_dir:
+            args.append(f"-plugin-dir={plugin_dir}")
+        self.run(*args)
+
+
+def prepare_stack(stack_dir: Path, workdir: Path, moto_url: str | None, region: str) -> Terraform:
+    """Copy a synthesized stack into workdir (plus the harness override when moto_url is set)."""
+    shutil.copytree(stack_dir, workdir, dirs_exist_ok=True)
+    if moto_url is not None:
+        stack_json = json.loads((stack_dir / "cdk.tf.json").read_text())
+        (workdir / OVERRIDE_FILE).write_text(json.dumps(harness_override(stack_json, moto_url, region), indent=2))
+    terraform = Terraform(workdir)
+    terraform.init()
+    return terraform
