@@ -149,20 +149,20 @@ class Terraform:
             )
         return result
 
-    def init(self) -> None:
-        args = ["init", "-input=false", "-no-color"]
+    def init(self, backend: bool = True) -> None:
+        args = ["init", "-input=false", "-no-color", f"-backend={str(backend).lower()}"]
         plugin_dir = os.environ.get(PLUGIN_DIR_ENV)
         if plugin_dir:
             args.append(f"-plugin-dir={plugin_dir}")
         self.run(*args)
 
 
-def prepare_stack(stack_dir: Path, workdir: Path, moto_url: str | None, region: str) -> Terraform:
+def prepare_stack(stack_dir: Path, workdir: Path, moto_url: str | None, region: str, backend: bool = True) -> Terraform:
     """Copy a synthesized stack into workdir (plus the harness override when moto_url is set)."""
     shutil.copytree(stack_dir, workdir, dirs_exist_ok=True)
     if moto_url is not None:
         stack_json = json.loads((stack_dir / "cdk.tf.json").read_text())
         (workdir / OVERRIDE_FILE).write_text(json.dumps(harness_override(stack_json, moto_url, region), indent=2))
     terraform = Terraform(workdir)
-    terraform.init()
+    terraform.init(backend=backend)
     return terraform

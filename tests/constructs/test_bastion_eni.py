@@ -1,0 +1,110 @@
+"""BastionEni: the static ENI, its one-instance ASG, launch template, IAM and boot script."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from ..conftest import make_config, only, resources_of
+
+WIREGUARD = {
+    "peer_endpoint": "[2001:db8::1]:51820",
+    "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+    "tunnel_address": "10.200.0.2/32",
+}
+
+
+def boot_script(stack: dict) -> str:
+    return base64.b64decode(only(stack, "aws_launch_template")["user_data"]).decode()
+
+
+def test_eni_is_static_with_ipv6_and_no_source_dest_check(default_stack):
+    eni = only(default_stack, "aws_network_interface")
+    assert eni["private_ips"] == ["10.10.0.100"]
+    assert eni["ipv6_address_count"] == 1
+    assert eni["source_dest_check"] is False
+    [group] = eni["security_groups"]
+    assert group.startswith("${aws_security_group.security-groups_bastion_")
+    assert eni["tags"]["Name"] == "cozy-demo-bastion"
+
+
+def test_asg_holds_one_instance_in_the_enis_az(default_stack):
+    group = only(default_stack, "aws_autoscaling_group")
+    assert (group["min_size"], group["max_size"], group["desired_capacity"]) == (1, 1, 1)
+    assert group["availability_zones"] == ["eu-west-1a"]
+    assert "vpc_zone_identifier" not in group
+    assert group["launch_template"]["version"].endswith(".latest_version}")
+    assert group["instance_refresh"]["preferences"]["min_healthy_percentage"] == 0
+    assert {tag["key"] for tag in group["tag"]} == {"Demo", "Name", "Sandbox"}
+    assert all(tag["propagate_at_launch"] for tag in group["tag"])
+
+
+def test_launch_template_names_the_eni_as_primary_interface(default_stack):
+    template = only(default_stack, "aws_launch_template")
+    [interface] = template["network_interfaces"]
+    assert interface["device_index"] == 0
+    assert interface["network_interface_id"].startswith("${aws_network_interface.bastion_eni_")
+    assert interface["delete_on_termination"] == "false"
+    assert "vpc_security_group_ids" not in template, "groups live on the ENI"
+
+
+def test_launch_template_hardening(default_stack):
+    template = only(default_stack, "aws_launch_template")
+    assert template["metadata_options"]["http_tokens"] == "required"
+    assert template["ebs_optimized"] == "true"
+    assert template["monitoring"] == {"enabled": True}
+    [root] = template["block_device_mappings"]
+    assert root["ebs"]["encrypted"] == "true" and root["ebs"]["volume_type"] == "gp3" and root["ebs"]["volume_size"] == 8
+    assert {spec["resource_type"] for spec in template["tag_specifications"]} == {"instance", "volume"}
+    assert template["instance_type"] == "t4g.small"
+    assert template["image_id"].startswith("${data.aws_ssm_parameter.al2023-arm64.")
+
+
+def test_ami_comes_from_the_public_al2023_arm64_parameter(default_stack):
+    parameter = default_stack["data"]["aws_ssm_parameter"]["al2023-arm64"]
+    assert parameter["name"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+
+
+def test_role_has_session_manager_and_no_wildcards(default_stack):
+    attachment = only(default_stack, "aws_iam_role_policy_attachment")
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore")
+    bastion_policies = [p for n, p in resources_of(default_stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
+    assert bastion_policies == [], "without a WireGuard peer the bastion needs no extra permission"
+
+
+def test_wireguard_key_permission_is_scoped_to_its_parameter(synth):
+    _, stack = synth(make_config(bastion={"wireguard": WIREGUARD}))
+    [policy] = [p for n, p in resources_of(stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
+    [statement] = json.loads(policy["policy"])["Statement"]
+    assert statement["Action"] == ["ssm:GetParameter"]
+    [resource] = statement["Resource"]
+    assert resource.endswith(":parameter/cozy-demo/wireguard/private-key")
+
+
+def test_boot_script_masquerades_out_wg0(synth):
+    _, stack = synth(make_config(bastion={"wireguard": WIREGUARD}))
+    script = boot_script(stack)
+    assert "net.ipv4.ip_forward = 1" in script and "rp_filter = 2" in script
+    assert "readonly NODE_SUBNET=10.10.0.0/24" in script
+    assert "EGRESS_MATCH='oifname \"wg0\"'" in script
+    assert "Endpoint = [2001:db8::1]:51820" in script
+    assert "--name /cozy-demo/wireguard/private-key" in script
+    assert "PrivateKey" not in script, "the key is read at boot, never written into user-data"
+    assert "systemctl enable wg-quick@wg0" in script and "systemctl enable nftables" in script
+
+
+def test_boot_script_without_peer_warns_and_skips_the_tunnel(default_stack):
+    script = boot_script(default_stack)
+    assert "no peer is configured" in script and "wg-quick" not in script
+
+
+def test_public_ipv4_mode_puts_an_elastic_ip_on_the_eni(synth):
+    config = make_config(
+        network={"bastion_subnet_cidr": "10.10.1.0/28"}, bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"}
+    )
+    _, stack = synth(config)
+    eip = only(stack, "aws_eip")
+    assert eip["domain"] == "vpc" and eip["network_interface"].startswith("${aws_network_interface.bastion_eni_")
+    assert eip["associate_with_private_ip"] == "10.10.1.10"
+    assert "ip daddr != 10.10.0.0/16" in boot_script(stack) and "wireguard" not in boot_script(stack)
+    assert only(stack, "aws_network_interface")["subnet_id"].startswith("${aws_subnet.network_bastion-subnet_")

@@ -1,0 +1,97 @@
+"""SandboxSecurityGroups: separate rule resources, no open ingress, the design's ports."""
+
+from __future__ import annotations
+
+from ..conftest import make_config, resources_of
+
+
+def groups(stack: dict) -> dict[str, str]:
+    """Security group reference -> `bastion` or `nodes`."""
+    return {
+        f"${{aws_security_group.{name}.id}}": group["name"].rsplit("-", 1)[1]
+        for name, group in resources_of(stack, "aws_security_group").items()
+    }
+
+
+def rules(stack: dict, direction: str, owner: str) -> list[dict]:
+    names = groups(stack)
+    return [
+        rule
+        for rule in resources_of(stack, f"aws_vpc_security_group_{direction}_rule").values()
+        if names[rule["security_group_id"]] == owner
+    ]
+
+
+def peer(stack: dict, rule: dict) -> str:
+    return groups(stack).get(rule.get("referenced_security_group_id"), rule.get("cidr_ipv4") or rule.get("cidr_ipv6"))
+
+
+def has(stack, direction, owner, protocol, ports, source) -> bool:
+    return any(
+        rule["ip_protocol"] == protocol
+        and (rule.get("from_port"), rule.get("to_port")) == ports
+        and peer(stack, rule) == source
+        for rule in rules(stack, direction, owner)
+    )
+
+
+def test_no_inline_rules(default_stack):
+    for group in resources_of(default_stack, "aws_security_group").values():
+        assert "ingress" not in group and "egress" not in group
+
+
+def test_no_ingress_from_the_whole_internet(default_stack):
+    for rule in resources_of(default_stack, "aws_vpc_security_group_ingress_rule").values():
+        assert rule.get("cidr_ipv4") != "0.0.0.0/0" and rule.get("cidr_ipv6") != "::/0"
+
+
+def test_no_ssh_by_default(default_stack):
+    assert not any(rule.get("from_port") == 22 for rule in rules(default_stack, "ingress", "bastion"))
+
+
+def test_ssh_only_over_ipv6_from_configured_ranges(synth):
+    _, stack = synth(make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64", "2001:db8:2::/64"]}))
+    ssh = [rule for rule in rules(stack, "ingress", "bastion") if rule.get("from_port") == 22]
+    assert sorted(rule["cidr_ipv6"] for rule in ssh) == ["2001:db8:1::/64", "2001:db8:2::/64"]
+    assert all("cidr_ipv4" not in rule for rule in ssh)
+
+
+def test_bastion_accepts_nat_caches_and_dns_from_nodes(default_stack):
+    for protocol, ports in (("tcp", (80, 80)), ("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (-1, -1))):
+        assert has(default_stack, "ingress", "bastion", protocol, ports, "nodes"), (protocol, ports)
+    assert has(default_stack, "ingress", "bastion", "tcp", (5050, 5054), "nodes")
+    assert has(default_stack, "ingress", "bastion", "udp", (53, 53), "nodes")
+    assert has(default_stack, "ingress", "bastion", "tcp", (53, 53), "nodes")
+
+
+def test_registry_caches_are_on_the_bastion_not_the_nodes(default_stack):
+    assert not any(rule.get("from_port") == 5050 for rule in rules(default_stack, "ingress", "nodes"))
+
+
+def test_nodes_accept_each_other_and_the_apis_from_the_bastion(default_stack):
+    assert has(default_stack, "ingress", "nodes", "-1", (None, None), "nodes")
+    assert has(default_stack, "ingress", "nodes", "tcp", (50000, 50001), "bastion")
+    assert has(default_stack, "ingress", "nodes", "tcp", (6443, 6443), "bastion")
+
+
+def test_bastion_egress_forwards_nat_ports(default_stack):
+    assert has(default_stack, "egress", "bastion", "tcp", (443, 443), "0.0.0.0/0")
+    assert has(default_stack, "egress", "nodes", "tcp", (443, 443), "0.0.0.0/0")
+
+
+def test_wireguard_port_opens_only_with_a_peer(default_stack, synth):
+    assert not any(rule["ip_protocol"] == "udp" and rule.get("cidr_ipv6") for rule in rules(default_stack, "egress", "bastion"))
+    wireguard = {
+        "peer_endpoint": "[2001:db8::1]:51821",
+        "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+        "tunnel_address": "10.200.0.2/32",
+    }
+    _, stack = synth(make_config(bastion={"wireguard": wireguard}))
+    assert has(stack, "egress", "bastion", "udp", (51821, 51821), "::/0")
+
+
+def test_nat_ports_follow_config(synth):
+    _, stack = synth(make_config(bastion={"nat_tcp_ports": [443, 8443], "nat_udp_ports": []}))
+    assert has(stack, "ingress", "bastion", "tcp", (8443, 8443), "nodes")
+    assert not has(stack, "ingress", "bastion", "tcp", (80, 80), "nodes")
+    assert not any(rule["ip_protocol"] == "udp" and rule.get("from_port") == 123 for rule in rules(stack, "ingress", "bastion"))

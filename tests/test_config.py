@@ -1,0 +1,248 @@
+"""Config validation: the default, a non-default config, and one test per rejection."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+import yaml
+
+from talos_sandbox.config import default_config, load_config, parse_config
+from talos_sandbox.errors import SandboxError
+
+from .conftest import REPO_ROOT
+
+MINIMAL = """\
+name: lab
+region: us-east-1
+network:
+  vpc_cidr: 172.20.0.0/16
+  subnet_cidr: 172.20.8.0/22
+bastion:
+  private_ip: 172.20.8.10
+nodes:
+  - name: cp-1
+    private_ip: 172.20.8.20
+    role: gateway
+  - name: worker-1
+    private_ip: 172.20.8.21
+    instance_type: m7g.xlarge
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sandbox.yaml"
+    path.write_text(text)
+    return path
+
+
+def rejected(document: dict) -> str:
+    with pytest.raises(SandboxError) as raised:
+        parse_config(document)
+    return str(raised.value)
+
+
+def with_nodes(*nodes: dict, **top: object) -> dict:
+    return {"nodes": list(nodes), **top}
+
+
+NODE = {"name": "n1", "private_ip": "10.10.0.10"}
+
+
+def test_default_is_the_design():
+    config = default_config()
+    assert config.name == "cozy-demo"
+    assert config.region == "eu-west-1"
+    assert config.tags == {"Demo": "cozystack-moon-and-back"}
+    assert config.network.vpc_cidr == ipaddress.IPv4Network("10.10.0.0/16")
+    assert config.network.subnet_cidr == ipaddress.IPv4Network("10.10.0.0/24")
+    assert str(config.bastion.private_ip) == "10.10.0.100"
+    assert [(n.name, str(n.private_ip), n.role) for n in config.nodes] == [
+        ("talos-gateway-1", "10.10.0.101", "gateway"),
+        ("talos-compute-2", "10.10.0.102", "compute"),
+        ("talos-compute-3", "10.10.0.103", "compute"),
+    ]
+    assert {config.node_instance_type(n) for n in config.nodes} == {"t4g.medium"}
+    assert {config.node_root_volume_gb(n) for n in config.nodes} == {50}
+
+
+def test_example_file_spells_out_the_embedded_default():
+    assert load_config(REPO_ROOT / "examples" / "cozy-demo.yaml") == default_config()
+
+
+def test_no_file_means_the_default():
+    assert load_config(None) == default_config()
+
+
+def test_minimal_non_default_config(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.name == "lab" and config.region == "us-east-1"
+    assert config.availability_zone == "us-east-1a"
+    assert str(config.network.router_ip) == "172.20.8.1"
+    assert str(config.network.dns_ip) == "172.20.0.2"
+    worker = config.nodes[1]
+    assert worker.role == "compute"  # the default role
+    assert config.node_instance_type(worker) == "m7g.xlarge"
+    assert config.node_instance_type(config.nodes[0]) == "t4g.medium"
+    assert config.tags == {"Demo": "cozystack-moon-and-back"}
+
+
+def test_config_is_frozen():
+    with pytest.raises(Exception):
+        default_config().name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"network": {"vpc_cidr": "10.10.0.0/33"}}, ["network.vpc_cidr", "10.10.0.0/33"]),
+        ({"network": {"vpc_cidr": "10.10.0.1/16"}}, ["network.vpc_cidr", "10.10.0.1/16"]),
+        ({"network": {"subnet_cidr": "banana"}}, ["network.subnet_cidr", "banana"]),
+        ({"bastion": {"private_ip": "10.10.0.300"}}, ["bastion.private_ip", "10.10.0.300"]),
+    ],
+    ids=["cidr-prefix", "cidr-host-bits", "cidr-garbage", "ip-octet"],
+)
+def test_rejects_malformed_cidr_or_ip(document, expected):
+    message = rejected(with_nodes(NODE, **document))
+    for part in expected:
+        assert part in message
+
+
+def test_rejects_subnet_outside_vpc():
+    message = rejected(with_nodes(NODE, network={"subnet_cidr": "10.11.0.0/24"}))
+    assert "network.subnet_cidr" in message and "10.11.0.0/24" in message and "not inside" in message
+
+
+def test_rejects_address_outside_subnet():
+    message = rejected(with_nodes({"name": "n1", "private_ip": "10.10.1.10"}))
+    assert "nodes[0].private_ip" in message and "10.10.1.10" in message and "outside the subnet" in message
+
+
+@pytest.mark.parametrize("address", ["10.10.0.0", "10.10.0.1", "10.10.0.2", "10.10.0.3", "10.10.0.255"])
+def test_rejects_aws_reserved_addresses(address):
+    message = rejected(with_nodes({"name": "n1", "private_ip": address}))
+    assert "nodes[0].private_ip" in message and address in message and "reserved by AWS" in message
+
+
+def test_rejects_reserved_bastion_address():
+    message = rejected(with_nodes(NODE, bastion={"private_ip": "10.10.0.1"}))
+    assert "bastion.private_ip" in message and "reserved" in message
+
+
+def test_rejects_address_used_twice_among_nodes():
+    message = rejected(with_nodes(NODE, {"name": "n2", "private_ip": "10.10.0.10"}))
+    assert "nodes[1].private_ip" in message and "already used by nodes[0].private_ip" in message
+
+
+def test_rejects_node_on_the_bastion_address():
+    message = rejected(with_nodes({"name": "n1", "private_ip": "10.10.0.100"}))
+    assert "nodes[0].private_ip" in message and "already used by bastion.private_ip" in message
+
+
+def test_rejects_duplicate_node_names():
+    message = rejected(with_nodes(NODE, {"name": "n1", "private_ip": "10.10.0.11"}))
+    assert "nodes[1].name" in message and "'n1'" in message
+
+
+@pytest.mark.parametrize("name", ["Talos_1", "-node", "node-", "a" * 64, "UPPER", "dot.ted", ""])
+def test_rejects_names_that_are_not_hostname_labels(name):
+    message = rejected(with_nodes({"name": name, "private_ip": "10.10.0.10"}))
+    assert "nodes[0].name" in message and "RFC 1123" in message
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"node_defaults": {"instance_type": "t3.medium"}}, "node_defaults.instance_type"),
+        ({"bastion": {"instance_type": "m5.large"}}, "bastion.instance_type"),
+        ({"node_defaults": {"instance_type": "t4g"}}, "node_defaults.instance_type"),
+    ],
+)
+def test_rejects_non_arm64_instance_types(document, field):
+    message = rejected(with_nodes(NODE, **document))
+    assert field in message and "arm64" in message
+
+
+def test_rejects_non_arm64_node_override():
+    message = rejected(with_nodes({**NODE, "instance_type": "c5.xlarge"}))
+    assert "nodes[0].instance_type" in message and "'c5.xlarge'" in message
+
+
+@pytest.mark.parametrize("size", [0, -5, 9])
+def test_rejects_root_volume_not_positive_or_too_small(size):
+    message = rejected(with_nodes(NODE, node_defaults={"root_volume_gb": size}))
+    assert "node_defaults.root_volume_gb" in message and f"(got {size})" in message
+
+
+def test_rejects_empty_node_list():
+    message = rejected({"nodes": []})
+    assert "nodes" in message and "at least 1" in message
+
+
+def test_rejects_missing_nodes():
+    assert "nodes: required key is missing" in rejected({"name": "x1"})
+
+
+def test_rejects_unknown_keys():
+    message = rejected(with_nodes(NODE, network={"vpc_cidrs": "10.0.0.0/16"}))
+    assert "network.vpc_cidrs: unknown key" in message
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = write(tmp_path, "name: lab\nnodes:\n  - name: n1\n    private_ip: [10.10.0.10\n")
+    with pytest.raises(SandboxError) as raised:
+        load_config(path)
+    assert str(path) in str(raised.value) and "line 5" in str(raised.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SandboxError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    with pytest.raises(SandboxError, match="top level must be a mapping"):
+        load_config(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_public_ipv4_needs_a_bastion_subnet():
+    message = rejected(with_nodes(NODE, bastion={"ipv4_egress": "public_ipv4"}))
+    assert "network.bastion_subnet_cidr" in message and "public_ipv4" in message
+
+
+def test_bastion_subnet_must_hold_the_bastion():
+    document = with_nodes(
+        NODE, bastion={"ipv4_egress": "public_ipv4"}, network={"bastion_subnet_cidr": "10.10.1.0/28"}
+    )
+    assert "bastion.private_ip" in rejected(document) and "outside the subnet 10.10.1.0/28" in rejected(document)
+
+
+def test_bastion_subnet_must_not_overlap_the_node_subnet():
+    message = rejected(with_nodes(NODE, network={"bastion_subnet_cidr": "10.10.0.0/28"}))
+    assert "network.bastion_subnet_cidr" in message and "overlaps" in message
+
+
+def test_adopting_needs_both_ids():
+    message = rejected(with_nodes(NODE, network={"existing_vpc_id": "vpc-0123456789abcdef0"}))
+    assert "existing_vpc_id and existing_subnet_id go together" in message
+
+
+def test_wireguard_peer_needs_key_and_address():
+    message = rejected(with_nodes(NODE, bastion={"wireguard": {"peer_endpoint": "[2001:db8::1]:51820"}}))
+    assert "bastion.wireguard.peer_public_key" in message
+
+
+def test_old_boot_to_talos_is_rejected():
+    message = rejected(with_nodes(NODE, talos={"boot_to_talos_version": "v0.6.2"}))
+    assert "talos.boot_to_talos_version" in message and "v0.7.1 or later" in message
+
+
+def test_every_error_is_reported_at_once():
+    message = rejected(with_nodes({"name": "Bad_Name", "private_ip": "nope"}, region="mars"))
+    assert "nodes[0].name" in message and "nodes[0].private_ip" in message and "region" in message
+
+
+def test_yaml_round_trip_of_the_default():
+    document = yaml.safe_load(yaml.safe_dump(default_config().model_dump(mode="json")))
+    assert parse_config(document) == default_config()

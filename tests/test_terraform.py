@@ -1,0 +1,159 @@
+"""Real Terraform: `validate` of the synthesized stacks, and the offline apply harness
+(moto server on loopback) with an empty second plan and boto3 checks of what exists."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from talos_sandbox.config import default_config
+
+from .conftest import make_config
+from .harness import prepare_stack
+
+pytestmark = pytest.mark.terraform
+
+
+@pytest.fixture(scope="module")
+def applied_default(apply_stack):
+    return apply_stack(default_config())
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        default_config(),
+        make_config(
+            network={"bastion_subnet_cidr": "10.10.1.0/28", "existing_vpc_id": "vpc-0123456789abcdef0",
+                     "existing_subnet_id": "subnet-0123456789abcdef0"},
+            bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"},
+            backend={"s3_bucket": "state-bucket"},
+        ),
+    ],
+    ids=["default", "adopt-public-ipv4-s3"],
+)
+def test_terraform_validate(config, synth, tmp_path):
+    stack_dir, _ = synth(config)
+    # No backend: an S3 one cannot initialise offline, and validate does not need it.
+    terraform = prepare_stack(stack_dir, tmp_path, moto_url=None, region=config.region, backend=False)
+    result = terraform.run("validate", "-no-color")
+    assert "Success" in result.stdout
+
+
+def test_second_plan_is_empty(applied_default):
+    assert applied_default.second_plan_exit_code() == 0
+
+
+def test_vpc_and_subnet_exist_with_ipv6(applied_default):
+    ec2 = applied_default.client("ec2")
+    [vpc] = [v for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.10.0.0/16"]
+    assert vpc["Ipv6CidrBlockAssociationSet"], "the VPC has an Amazon-provided IPv6 block"
+    [subnet] = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    assert subnet["CidrBlock"] == "10.10.0.0/24" and subnet["AvailabilityZone"] == "eu-west-1a"
+    assert subnet["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"].endswith("/64")
+
+
+def test_bastion_eni_is_static_with_ipv6_and_forwarding(applied_default):
+    ec2 = applied_default.client("ec2")
+    [eni] = ec2.describe_network_interfaces(
+        Filters=[{"Name": "private-ip-address", "Values": ["10.10.0.100"]}]
+    )["NetworkInterfaces"]
+    assert eni["SourceDestCheck"] is False
+    assert len(eni["Ipv6Addresses"]) == 1
+    assert eni["TagSet"] and {"Key": "Name", "Value": "cozy-demo-bastion"} in eni["TagSet"]
+
+
+def test_routes_send_ipv4_to_the_eni_and_ipv6_to_the_gateway(applied_default):
+    ec2 = applied_default.client("ec2")
+    [eni] = ec2.describe_network_interfaces(
+        Filters=[{"Name": "private-ip-address", "Values": ["10.10.0.100"]}]
+    )["NetworkInterfaces"]
+    tables = ec2.describe_route_tables(Filters=[{"Name": "tag:Name", "Values": ["cozy-demo-nodes"]}])["RouteTables"]
+    [table] = tables
+    routes = {r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"): r for r in table["Routes"]}
+    assert routes["0.0.0.0/0"]["NetworkInterfaceId"] == eni["NetworkInterfaceId"]
+    assert routes["::/0"]["GatewayId"].startswith("igw-")
+
+
+def test_asg_and_launch_template(applied_default):
+    autoscaling = applied_default.client("autoscaling")
+    [group] = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["cozy-demo-bastion"])["AutoScalingGroups"]
+    assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (1, 1, 1)
+    assert group["AvailabilityZones"] == ["eu-west-1a"]
+    ec2 = applied_default.client("ec2")
+    [version] = ec2.describe_launch_template_versions(LaunchTemplateName="cozy-demo-bastion")["LaunchTemplateVersions"]
+    data = version["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["NetworkInterfaces"][0]["DeviceIndex"] == 0
+    assert base64.b64decode(data["UserData"]).startswith(b"#!/bin/bash")
+
+
+def test_nodes_run_at_their_addresses_without_public_ipv4(applied_default):
+    ec2 = applied_default.client("ec2")
+    reservations = ec2.describe_instances(Filters=[{"Name": "tag:Sandbox", "Values": ["cozy-demo"]}])["Reservations"]
+    nodes = {
+        tags["Name"]: instance
+        for reservation in reservations
+        for instance in reservation["Instances"]
+        if (tags := {t["Key"]: t["Value"] for t in instance.get("Tags", [])}).get("Role")
+    }
+    assert sorted(nodes) == ["cozy-demo-talos-compute-2", "cozy-demo-talos-compute-3", "cozy-demo-talos-gateway-1"]
+    for name, ip in (("talos-gateway-1", "10.10.0.101"), ("talos-compute-2", "10.10.0.102"), ("talos-compute-3", "10.10.0.103")):
+        instance = nodes[f"cozy-demo-{name}"]
+        assert instance["PrivateIpAddress"] == ip
+        assert "PublicIpAddress" not in instance
+        assert instance["InstanceType"] == "t4g.medium"
+        user_data = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
+        script = base64.b64decode(user_data["UserData"]["Value"]).decode()
+        assert f"ip={ip}::10.10.0.1:255.255.255.0:{name}:eth0:off:10.10.0.2" in script
+
+
+def test_flow_logs_and_locked_default_group(applied_default):
+    ec2 = applied_default.client("ec2")
+    [flow_log] = ec2.describe_flow_logs()["FlowLogs"]
+    assert flow_log["LogDestination"].endswith(":log-group:/cozy-demo/vpc-flow-logs")
+    assert flow_log["TrafficType"] == "ALL"
+    logs = applied_default.client("logs")
+    [group] = logs.describe_log_groups(logGroupNamePrefix="/cozy-demo/vpc-flow-logs")["logGroups"]
+    assert group["retentionInDays"] == 365 and group.get("kmsKeyId")
+    [default_group] = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [flow_log["ResourceId"]]}]
+    )["SecurityGroups"]
+    assert default_group["IpPermissions"] == [] and default_group["IpPermissionsEgress"] == []
+
+
+def test_adopts_an_existing_vpc_without_duplicating_it(new_moto, apply_stack):
+    moto = new_moto()
+    ec2 = moto.client("ec2", "eu-west-1")
+    vpc_id = ec2.create_vpc(CidrBlock="10.10.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]["VpcId"]
+    [vpc] = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+    vpc_ipv6 = vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+    subnet_ipv6 = vpc_ipv6.replace("::/56", "::/64")
+    subnet_id = ec2.create_subnet(
+        VpcId=vpc_id, CidrBlock="10.10.0.0/24", AvailabilityZone="eu-west-1a", Ipv6CidrBlock=subnet_ipv6
+    )["Subnet"]["SubnetId"]
+    gateway_id = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway_id, VpcId=vpc_id)
+    before = {
+        "vpcs": len(ec2.describe_vpcs()["Vpcs"]),
+        "subnets": len(ec2.describe_subnets()["Subnets"]),
+        "gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
+    }
+
+    applied = apply_stack(make_config(network={"existing_vpc_id": vpc_id, "existing_subnet_id": subnet_id}), moto)
+
+    assert {
+        "vpcs": len(ec2.describe_vpcs()["Vpcs"]),
+        "subnets": len(ec2.describe_subnets()["Subnets"]),
+        "gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
+    } == before
+    [eni] = ec2.describe_network_interfaces(Filters=[{"Name": "private-ip-address", "Values": ["10.10.0.100"]}])[
+        "NetworkInterfaces"
+    ]
+    assert eni["SubnetId"] == subnet_id
+    [table] = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])["RouteTables"]
+    routes = {r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"): r for r in table["Routes"]}
+    assert routes["::/0"]["GatewayId"] == gateway_id
+    assert routes["0.0.0.0/0"]["NetworkInterfaceId"] == eni["NetworkInterfaceId"]
+    assert applied.second_plan_exit_code() == 0
