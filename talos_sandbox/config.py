@@ -226,7 +226,9 @@ class BastionConfig(_Model):
     )
     root_volume_gb: int = Field(8, ge=8, le=MAX_ROOT_VOLUME_GB, description="Bastion root volume (gp3) in GB.")
     nat_tcp_ports: tuple[Port, ...] = Field(
-        (80, 443), description="TCP ports the bastion forwards from the nodes to the IPv4 internet."
+        (443,),
+        description="TCP ports the bastion forwards from the nodes to the IPv4 internet (GitHub, GHCR and "
+        "the package repositories are all HTTPS).",
     )
     nat_udp_ports: tuple[Port, ...] = Field(
         (123,), description="UDP ports the bastion forwards from the nodes to the IPv4 internet."

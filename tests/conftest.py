@@ -4,19 +4,28 @@ synth); the moto server and the applied default sandbox are shared too."""
 from __future__ import annotations
 
 import contextlib
-
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.offline import MotoServer, Terraform, TerraformMissing, moto_server, prepare_stack, terraform_binary
 from talos_sandbox.config import SandboxConfig, default_config, parse_config
 from talos_sandbox.synth import synthesize
 
-from .harness import MotoServer, Terraform, moto_server, prepare_stack, require_terraform
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def require_terraform() -> str:
+    """The terraform binary; a visible skip locally, a failure in CI (CI is set), when absent."""
+    try:
+        return terraform_binary()
+    except TerraformMissing as missing:
+        if os.environ.get("CI"):
+            pytest.fail(str(missing))
+        pytest.skip(str(missing))
 
 
 def make_config(**overrides: Any) -> SandboxConfig:

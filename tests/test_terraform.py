@@ -7,10 +7,10 @@ import base64
 
 import pytest
 
+from harness.offline import prepare_stack
 from talos_sandbox.config import default_config
 
-from .conftest import make_config
-from .harness import prepare_stack
+from .conftest import make_config, require_terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -34,6 +34,7 @@ def applied_default(apply_stack):
     ids=["default", "adopt-public-ipv4-s3"],
 )
 def test_terraform_validate(config, synth, tmp_path):
+    require_terraform()
     stack_dir, _ = synth(config)
     # No backend: an S3 one cannot initialise offline, and validate does not need it.
     terraform = prepare_stack(stack_dir, tmp_path, moto_url=None, region=config.region, backend=False)

@@ -113,7 +113,9 @@ class SandboxSecurityGroups(Construct):
             _Rule(f"{rule_prefix}-udp-{port}", f"NAT: UDP {port} to the IPv4 internet", "udp", (port, port), **destination)
             for port in props.nat_udp_ports
         ]
-        rules.append(_Rule(f"{rule_prefix}-icmp", "NAT: ICMP (path MTU, ping)", "icmp", (-1, -1), **destination))
+        # ICMP by type (from_port) and code (to_port): unreachable (path MTU) and ping.
+        rules.append(_Rule(f"{rule_prefix}-icmp-unreachable", "NAT: ICMP unreachable", "icmp", (3, -1), **destination))
+        rules.append(_Rule(f"{rule_prefix}-icmp-echo", "NAT: ICMP echo request", "icmp", (8, 0), **destination))
         return rules
 
     def _bastion_ingress(self) -> list[_Rule]:

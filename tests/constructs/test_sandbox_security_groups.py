@@ -57,7 +57,7 @@ def test_ssh_only_over_ipv6_from_configured_ranges(synth):
 
 
 def test_bastion_accepts_nat_caches_and_dns_from_nodes(default_stack):
-    for protocol, ports in (("tcp", (80, 80)), ("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (-1, -1))):
+    for protocol, ports in (("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (3, -1)), ("icmp", (8, 0))):
         assert has(default_stack, "ingress", "bastion", protocol, ports, "nodes"), (protocol, ports)
     assert has(default_stack, "ingress", "bastion", "tcp", (5050, 5054), "nodes")
     assert has(default_stack, "ingress", "bastion", "udp", (53, 53), "nodes")
@@ -91,7 +91,7 @@ def test_wireguard_port_opens_only_with_a_peer(default_stack, synth):
 
 
 def test_nat_ports_follow_config(synth):
-    _, stack = synth(make_config(bastion={"nat_tcp_ports": [443, 8443], "nat_udp_ports": []}))
+    _, stack = synth(make_config(bastion={"nat_tcp_ports": [80, 8443], "nat_udp_ports": []}))
     assert has(stack, "ingress", "bastion", "tcp", (8443, 8443), "nodes")
-    assert not has(stack, "ingress", "bastion", "tcp", (80, 80), "nodes")
+    assert not has(stack, "ingress", "bastion", "tcp", (443, 443), "nodes")
     assert not any(rule["ip_protocol"] == "udp" and rule.get("from_port") == 123 for rule in rules(stack, "ingress", "bastion"))

@@ -1,7 +1,8 @@
-"""The offline apply harness: a moto server on loopback and terraform pointed at it.
+"""The offline harness: a moto server on loopback and terraform pointed at it.
 
-Everything that makes the synthesized stack talk to moto lives in one override file
-written next to a copy of the stack; the stack itself is applied unchanged.
+Everything that makes a synthesized stack talk to moto lives in one override file
+written next to a copy of the stack; the stack itself is applied unchanged. Used by the
+tests (apply) and by the policy gate (plan JSON for checkov's terraform_plan scan).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 MOTO_LAUNCHER = Path(__file__).with_name("moto_with_fixes.py")
 PLUGIN_DIR_ENV = "TALOS_SANDBOX_TF_PLUGIN_DIR"
 OVERRIDE_FILE = "zz_harness_override.tf.json"
@@ -28,18 +27,14 @@ MOTO_SERVICES = ("autoscaling", "ec2", "iam", "kms", "logs", "scheduler", "ssm",
 TERRAFORM_TIMEOUT_SECONDS = 600
 
 
-def in_ci() -> bool:
-    return bool(os.environ.get("CI"))
+class TerraformMissing(RuntimeError):
+    """terraform is a documented prerequisite, not a Python dependency."""
 
 
-def require_terraform() -> str:
-    """The terraform binary; a visible skip locally, a failure in CI, when it is absent."""
+def terraform_binary() -> str:
     binary = shutil.which("terraform")
     if binary is None:
-        message = "terraform is not installed (a documented prerequisite; see README)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        raise TerraformMissing("terraform is not installed (a documented prerequisite; see README)")
     return binary
 
 
@@ -101,8 +96,8 @@ def moto_server(log_path: Path):
             process.kill()
 
 
-def harness_override(stack_json: dict, moto_url: str, region: str) -> dict:
-    """Provider endpoints, dummy credentials and the settings moto cannot serve."""
+def harness_override(stack_json: dict, moto_url: str, region: str, for_apply: bool = True) -> dict:
+    """Provider endpoints, dummy credentials and, for an apply, what moto cannot serve."""
     override: dict = {
         "provider": {
             "aws": [
@@ -120,7 +115,7 @@ def harness_override(stack_json: dict, moto_url: str, region: str) -> dict:
         "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
     }
     instances = stack_json.get("resource", {}).get("aws_instance", {})
-    if instances:
+    if instances and for_apply:
         # moto has no MonitorInstances; terraform would retry it for minutes.
         override["resource"] = {"aws_instance": {name: {"monitoring": False} for name in sorted(instances)}}
     return override
@@ -136,7 +131,7 @@ class Terraform:
         cli_config.touch()
         env["TF_CLI_CONFIG_FILE"] = str(cli_config)
         result = subprocess.run(
-            [require_terraform(), *args],
+            [terraform_binary(), *args],
             cwd=self.workdir,
             env=env,
             capture_output=True,
@@ -157,12 +152,18 @@ class Terraform:
         self.run(*args)
 
 
-def prepare_stack(stack_dir: Path, workdir: Path, moto_url: str | None, region: str, backend: bool = True) -> Terraform:
-    """Copy a synthesized stack into workdir (plus the harness override when moto_url is set)."""
+def prepare_stack(
+    stack_dir: Path, workdir: Path, moto_url: str | None, region: str, backend: bool = True, for_apply: bool = True
+) -> Terraform:
+    """Copy a synthesized stack into workdir (plus the harness override when moto_url is set).
+
+    A plan-only copy (`for_apply=False`) keeps the stack's own monitoring setting, so a
+    policy scan of the plan sees exactly what the product asks for.
+    """
     shutil.copytree(stack_dir, workdir, dirs_exist_ok=True)
     if moto_url is not None:
         stack_json = json.loads((stack_dir / "cdk.tf.json").read_text())
-        (workdir / OVERRIDE_FILE).write_text(json.dumps(harness_override(stack_json, moto_url, region), indent=2))
+        (workdir / OVERRIDE_FILE).write_text(json.dumps(harness_override(stack_json, moto_url, region, for_apply), indent=2))
     terraform = Terraform(workdir)
     terraform.init(backend=backend)
     return terraform
