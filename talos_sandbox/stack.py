@@ -11,6 +11,7 @@ from .constructs.naming import AccountRef
 from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSecurityGroupsProps
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
+from .policy_documents import assume_role_policy
 
 # AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
 AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
@@ -82,6 +83,7 @@ class SandboxStack(tf.TerraformStack):
             ),
         )
         nat_route = self.vpc.route_ipv4_via(self.bastion.network_interface.id)
+        node_profile = self._node_instance_profile()
 
         self.nodes: dict[str, TalosNode] = {}
         for node in config.nodes:
@@ -105,6 +107,7 @@ class SandboxStack(tf.TerraformStack):
                     boot_to_talos_sha256=config.talos.boot_to_talos_sha256,
                     subnet_id=self.vpc.subnet_id,
                     security_group_id=self.security_groups.node_group_id,
+                    instance_profile_name=node_profile,
                     ami_id=ami_id,
                     depends_on=(nat_route,),
                 ),
@@ -116,6 +119,15 @@ class SandboxStack(tf.TerraformStack):
     def extra_files(self) -> dict[str, str]:
         """Files written into the stack's folder beside cdk.tf.json, by relative path."""
         return {f"talos/{name}.yaml": node.machine_patch for name, node in sorted(self.nodes.items())}
+
+    def _node_instance_profile(self) -> str:
+        # One profile for all nodes, with no permissions: the first boot calls no AWS API,
+        # so a compromised installer could do nothing with the instance's credentials.
+        name = f"{self.config.name}-nodes"
+        role = tf.IamRole(
+            self, "node-role", name=name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags={"Name": name}
+        )
+        return tf.IamInstanceProfile(self, "node-instance-profile", name=name, role=role.name).name
 
     def _backend(self) -> None:
         backend = self.config.backend

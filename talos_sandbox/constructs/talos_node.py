@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from .. import bindings as tf
-from ..policy_documents import assume_role_policy
 from ..render import render
 from .naming import name_tag
 
@@ -46,6 +45,8 @@ class TalosNodeProps:
     boot_to_talos_sha256: str | None
     subnet_id: str
     security_group_id: str
+    instance_profile_name: str
+    """Shared by all nodes; it carries no permissions (the first boot calls no AWS API)."""
     ami_id: str
     depends_on: tuple[tf.ITerraformDependable, ...]
     """What must exist before first boot: the IPv4 route through the bastion."""
@@ -99,16 +100,6 @@ class TalosNode(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
         super().__init__(scope, construct_id)
         tags = {**name_tag(props.name, props.hostname), "Role": props.role}
-        # The first boot calls no AWS API; the profile carries no permissions, so that a
-        # compromised installer could do nothing with the instance's credentials.
-        role = tf.IamRole(
-            self,
-            "role",
-            name=f"{props.name}-{props.hostname}",
-            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
-            tags=tags,
-        )
-        profile = tf.IamInstanceProfile(self, "instance-profile", name=f"{props.name}-{props.hostname}", role=role.name)
         self.instance = tf.Instance(
             self,
             "instance",
@@ -119,7 +110,7 @@ class TalosNode(Construct):
             associate_public_ip_address=False,
             ipv6_address_count=1 if props.assign_ipv6 else 0,
             vpc_security_group_ids=[props.security_group_id],
-            iam_instance_profile=profile.name,
+            iam_instance_profile=props.instance_profile_name,
             ebs_optimized=True,
             monitoring=True,
             user_data=user_data(props),
