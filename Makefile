@@ -37,11 +37,15 @@ test: $(SYNCED) $(NODE_TOOLS)
 	$(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory check
 
-# The policy gate: checkov on the synthesized JSON and on a plan made offline (moto).
+# The policy gate: checkov on the synthesized JSON and on a plan made offline (moto),
+# for the default sandbox and for the example that turns every option on.
+GATE_STACKS := cozy-demo cozy-lab
 check: $(SYNCED)
-	$(VENV_PYTHON) -m talos_sandbox synth --out cdktf.out
-	$(VENV_PYTHON) -m harness.plan cdktf.out/stacks/cozy-demo reports/plans/cozy-demo.json
-	$(VENV_PYTHON) -m talos_sandbox check --stack cdktf.out/stacks/cozy-demo --plan reports/plans/cozy-demo.json
+	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
+		--config examples/public-ipv4-scheduled.yaml 2>/dev/null
+	for stack in $(GATE_STACKS); do \
+		$(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.json || exit 2; done
+	$(VENV_PYTHON) -m talos_sandbox check $(foreach s,$(GATE_STACKS),--stack reports/gate/stacks/$(s) --plan reports/plans/$(s).json)
 
 clean:
 	rm -rf cdktf.out reports .pytest_cache

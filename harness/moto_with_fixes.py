@@ -11,6 +11,8 @@ only make moto answer as AWS does, the synthesized stack is never changed:
   provider reads as `associate_public_ip_address = true` (and would replace it);
 - an instance whose security groups were given on its primary network interface (as
   the provider sends them with associate_public_ip_address) lists no groups;
+- an instance launched with secondary private IPs on its primary interface (as the
+  provider sends `secondary_private_ips`) gets only the primary one;
 - the tags of a launch template itself leak into its launch data as a
   `launch-template` tag specification, which the provider would try to remove.
 
@@ -84,7 +86,24 @@ def _instance_init_with_interface_groups(self, *args, **kwargs):
         self.security_groups = list(primary._group_set)
 
 
+_prep_nics = Instance.prep_nics
+
+
+def _prep_nics_with_secondary_ips(self, nic_spec, *args, **kwargs):
+    _prep_nics(self, nic_spec, *args, **kwargs)
+    for nic in nic_spec:
+        if int(nic.get("DeviceIndex", 0)) != 0 or nic.get("NetworkInterfaceId"):
+            continue
+        interface = self.nics[0]
+        held = {entry["PrivateIpAddress"] for entry in interface.private_ip_addresses}
+        for address in nic.get("PrivateIpAddresses", []):
+            primary = str(address.get("Primary")).lower() == "true"
+            if not primary and address["PrivateIpAddress"] not in held:
+                interface.private_ip_addresses.append({"Primary": False, "PrivateIpAddress": address["PrivateIpAddress"]})
+
+
 NetworkInterface.association = property(_association_if_public)
+Instance.prep_nics = _prep_nics_with_secondary_ips
 Instance.__init__ = _instance_init_with_interface_groups
 LaunchTemplateBackend.create_launch_template = _create_launch_template_without_own_tags
 Subnet.get_filter_value = _get_filter_value

@@ -66,6 +66,7 @@ from cdktf_cdktf_provider_aws.autoscaling_group import (  # noqa: F401
     AutoscalingGroupLaunchTemplate,
     AutoscalingGroupTag,
 )
+from cdktf_cdktf_provider_aws.autoscaling_schedule import AutoscalingSchedule  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_internet_gateway import (  # noqa: F401
@@ -105,6 +106,11 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from cdktf_cdktf_provider_aws.route import Route  # noqa: F401
 from cdktf_cdktf_provider_aws.route_table import RouteTable  # noqa: F401
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation  # noqa: F401
+from cdktf_cdktf_provider_aws.scheduler_schedule import (  # noqa: F401
+    SchedulerSchedule,
+    SchedulerScheduleFlexibleTimeWindow,
+    SchedulerScheduleTarget,
+)
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.subnet import Subnet  # noqa: F401
 from cdktf_cdktf_provider_aws.vpc import Vpc  # noqa: F401

@@ -7,19 +7,57 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import load_config
+from .config import SandboxConfig, load_config
 from .errors import SandboxError
 
 EXIT_POLICY_FAILED = 1
 EXIT_ERROR = 2
 
 
+def _configs(args: argparse.Namespace) -> list[SandboxConfig]:
+    return [load_config(path) for path in (args.config or [None])]
+
+
 def _synth(args: argparse.Namespace) -> int:
+    from .lint import lint
     from .synth import synthesize
 
-    configs = [load_config(path) for path in (args.config or [None])]
+    configs = _configs(args)
     for stack_dir in synthesize(configs, args.out):
         print(f"wrote {stack_dir / 'cdk.tf.json'}")
+    for config in configs:
+        findings = lint(config)
+        for finding in findings:
+            print(f"warning: {config.name}: {finding.one_line()}", file=sys.stderr)
+        if findings:
+            print(f"warning: {config.name}: `python -m talos_sandbox lint` says why and how to fix", file=sys.stderr)
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .lint import lint, report
+
+    findings = []
+    for config in _configs(args):
+        found = lint(config)
+        print(f"== {config.name}\n{report(found)}\n")
+        findings += found
+    return EXIT_POLICY_FAILED if findings and args.strict else 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from .cost import estimate, format_estimate, load_prices
+
+    prices = load_prices(args.prices)
+    print("\n\n".join(format_estimate(estimate(config, prices)) for config in _configs(args)))
+    return 0
+
+
+def _next_steps(args: argparse.Namespace) -> int:
+    from .runbook import next_steps
+
+    for config in _configs(args):
+        print(next_steps(config, str(Path(args.out) / "stacks" / config.name)))
     return 0
 
 
@@ -31,7 +69,7 @@ def _check(args: argparse.Namespace) -> int:
     else:
         from .synth import synthesize
 
-        stack_dirs = synthesize([load_config(path) for path in (args.config or [None])], args.out)
+        stack_dirs = synthesize(_configs(args), args.out)
     results = gate(stack_dirs, args.plan or [], args.reports)
     failed = [result for result in results if not result.passed]
     for result in results:
@@ -43,14 +81,15 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_POLICY_FAILED if failed else 0
 
 
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
+def _add_config_options(parser: argparse.ArgumentParser, out: bool = True) -> None:
     parser.add_argument(
         "--config",
         action="append",
         metavar="FILE",
         help="sandbox config (YAML); repeat for several sandboxes. Default: the embedded design.",
     )
-    parser.add_argument("--out", default="cdktf.out", metavar="DIR", help="output folder (default: cdktf.out)")
+    if out:
+        parser.add_argument("--out", default="cdktf.out", metavar="DIR", help="output folder (default: cdktf.out)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR", help="JUnit XML and SARIF go here")
     check.set_defaults(run=_check)
+
+    lint = commands.add_parser(
+        "lint",
+        help="design lint: where the config will fail on AWS, why, and the fix",
+        description="Exit 0 with warnings; 1 under --strict when there is any finding; 2 on errors.",
+    )
+    _add_config_options(lint, out=False)
+    lint.add_argument("--strict", action="store_true", help="exit 1 when there is any finding")
+    lint.set_defaults(run=_lint)
+
+    cost = commands.add_parser("cost", help="monthly cost: the schedule (or the design's 5 h/day) and always-on")
+    _add_config_options(cost, out=False)
+    cost.add_argument("--prices", metavar="FILE", help="price table (YAML/JSON) merged over the embedded one")
+    cost.set_defaults(run=_cost)
+
+    next_steps = commands.add_parser("next-steps", help="the operator runbook after synth: apply, reach, install, bootstrap")
+    _add_config_options(next_steps)
+    next_steps.set_defaults(run=_next_steps)
     return parser
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .cron import CronError, WeeklyCron
 from .errors import SandboxError
 from .instance_types import GRAVITON_FAMILIES, is_graviton
 
@@ -279,6 +280,9 @@ class NodeConfig(_Model):
     name: str = Field(description="Hostname and Name tag (an RFC 1123 label, lowercase).")
     private_ip: ipaddress.IPv4Address = Field(description="Static private IPv4 in the subnet.")
     role: Literal["gateway", "compute"] = Field("compute", description="Picks the Talos image.")
+    machine_type: Literal["controlplane", "worker"] = Field(
+        "controlplane", description="Talos machine type in the generated runbook (talosctl gen config --output-types)."
+    )
     instance_type: str | None = Field(None, description="Overrides node_defaults.instance_type.")
     root_volume_gb: RootVolumeGb | None = Field(None, description="Overrides node_defaults.root_volume_gb.")
 
@@ -364,6 +368,70 @@ class TalosConfig(_Model):
         return value
 
 
+# --- load balancer addresses ---------------------------------------------------------
+
+
+class LoadBalancerConfig(_Model):
+    mode: Literal["metallb-l2", "eni-secondary-ips", "none"] = Field(
+        "metallb-l2",
+        description="How service addresses reach the cluster. metallb-l2 is the design's and does not work "
+        "on a VPC (lint TSL001); eni-secondary-ips assigns `addresses` as secondary private IPs on the "
+        "gateway node's interface, so the VPC delivers their traffic.",
+    )
+    addresses: tuple[ipaddress.IPv4Address, ...] = Field(
+        (), description="Service addresses (in the nodes' subnet) for MetalLB / CozyStack."
+    )
+
+
+# --- schedule ------------------------------------------------------------------------
+
+
+class ScheduleConfig(_Model):
+    start: str = Field(description="Weekly cron (5 fields, one time of day), e.g. `0 8 * * MON-FRI`.")
+    stop: str = Field(description="Weekly cron for the stop, e.g. `0 13 * * MON-FRI`.")
+    timezone: str = Field("UTC", description="IANA time zone of both crons.")
+    stagger_minutes: int = Field(
+        10, ge=1, le=120, description="Nodes start this long after the bastion and stop this long before it."
+    )
+    nodes: bool = Field(True, description="Stop and start the nodes too (false: only the bastion).")
+
+    @field_validator("start", "stop")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            WeeklyCron.parse(value)
+        except CronError as exc:
+            raise PydanticCustomError("cron", "{problem}", {"problem": str(exc), "value": value}) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError("timezone", "'{value}' is not an IANA time zone", {"value": value}) from None
+        return value
+
+    @property
+    def bastion_start(self) -> WeeklyCron:
+        return WeeklyCron.parse(self.start)
+
+    @property
+    def bastion_stop(self) -> WeeklyCron:
+        return WeeklyCron.parse(self.stop)
+
+    @property
+    def nodes_start(self) -> WeeklyCron:
+        return self.bastion_start.shifted(self.stagger_minutes)
+
+    @property
+    def nodes_stop(self) -> WeeklyCron:
+        return self.bastion_stop.shifted(-self.stagger_minutes)
+
+
 # --- state backend -------------------------------------------------------------------
 
 
@@ -398,6 +466,8 @@ class SandboxConfig(_Model):
     node_defaults: NodeDefaults = Field(default_factory=NodeDefaults)
     nodes: list[NodeConfig] = Field(min_length=1, description="The Talos nodes.")
     talos: TalosConfig = Field(default_factory=TalosConfig)
+    loadbalancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
+    schedule: ScheduleConfig | None = Field(None, description="Start/stop times. Default: none, always on.")
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
     @field_validator("name")
@@ -427,11 +497,22 @@ class SandboxConfig(_Model):
                 "required with bastion.ipv4_egress public_ipv4: the nodes' subnet routes 0.0.0.0/0 to the "
                 "bastion, so the bastion needs its own subnet routed to the internet gateway",
             )
+        if self.loadbalancer.mode == "none" and self.loadbalancer.addresses:
+            raise field_error("loadbalancer.addresses", "must be empty with loadbalancer.mode none")
+        if self.loadbalancer.mode == "eni-secondary-ips":
+            if not self.loadbalancer.addresses:
+                raise field_error("loadbalancer.addresses", "eni-secondary-ips needs at least one address")
+            if self.gateway_node is None:
+                raise field_error("loadbalancer.mode", "eni-secondary-ips needs a node with role gateway to carry them")
         owners: dict[ipaddress.IPv4Address, str] = {}
-        placed = [("bastion.private_ip", self.bastion.private_ip, self.network.bastion_subnet)] + [
-            (f"nodes[{index}].private_ip", node.private_ip, self.network.subnet_cidr)
-            for index, node in enumerate(self.nodes)
-        ]
+        placed = (
+            [("bastion.private_ip", self.bastion.private_ip, self.network.bastion_subnet)]
+            + [(f"nodes[{index}].private_ip", node.private_ip, self.network.subnet_cidr) for index, node in enumerate(self.nodes)]
+            + [
+                (f"loadbalancer.addresses[{index}]", address, self.network.subnet_cidr)
+                for index, address in enumerate(self.loadbalancer.addresses)
+            ]
+        )
         for field, address, subnet in placed:
             reserved = self.network.reserved_ips(subnet)
             if address not in subnet:
@@ -455,6 +536,11 @@ class SandboxConfig(_Model):
         return self
 
     # Derived values, so that every construct reads them the same way.
+
+    @property
+    def gateway_node(self) -> NodeConfig | None:
+        """The first gateway node: it carries the load-balancer addresses."""
+        return next((node for node in self.nodes if node.role == "gateway"), None)
 
     @property
     def availability_zone(self) -> str:

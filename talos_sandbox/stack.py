@@ -8,10 +8,12 @@ from . import bindings as tf
 from .config import SandboxConfig
 from .constructs.bastion_eni import BastionEni, BastionEniProps
 from .constructs.naming import AccountRef
+from .constructs.sandbox_schedule import SandboxSchedule, SandboxScheduleProps
 from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSecurityGroupsProps
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
 from .policy_documents import assume_role_policy
+from .runbook import apply_config_command
 
 # AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
 AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
@@ -85,6 +87,7 @@ class SandboxStack(tf.TerraformStack):
         nat_route = self.vpc.route_ipv4_via(self.bastion.network_interface.id)
         node_profile = self._node_instance_profile()
 
+        lb_carrier = config.gateway_node if config.loadbalancer.mode == "eni-secondary-ips" else None
         self.nodes: dict[str, TalosNode] = {}
         for node in config.nodes:
             self.nodes[node.name] = TalosNode(
@@ -107,14 +110,59 @@ class SandboxStack(tf.TerraformStack):
                     boot_to_talos_sha256=config.talos.boot_to_talos_sha256,
                     subnet_id=self.vpc.subnet_id,
                     security_group_id=self.security_groups.node_group_id,
+                    secondary_private_ips=tuple(str(a) for a in config.loadbalancer.addresses)
+                    if node is lb_carrier
+                    else (),
                     instance_profile_name=node_profile,
                     ami_id=ami_id,
                     depends_on=(nat_route,),
                 ),
             )
 
-        tf.TerraformOutput(self, "vpc_id", value=self.vpc.vpc_id, description="The sandbox VPC")
-        tf.TerraformOutput(self, "subnet_id", value=self.vpc.subnet_id, description="The nodes' subnet")
+        if config.schedule is not None:
+            instances = [self.nodes[node.name].instance for node in config.nodes]
+            SandboxSchedule(
+                self,
+                "schedule",
+                SandboxScheduleProps(
+                    name=config.name,
+                    schedule=config.schedule,
+                    autoscaling_group_name=self.bastion.autoscaling_group.name,
+                    node_instance_ids=tuple(instance.id for instance in instances),
+                    node_instance_arns=tuple(instance.arn for instance in instances),
+                ),
+            )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """The handoff: what an operator needs after apply (see also `next-steps`)."""
+        config, eni = self.config, self.bastion.network_interface
+        outputs: dict[str, tuple[object, str]] = {
+            "vpc_id": (self.vpc.vpc_id, "The sandbox VPC"),
+            "subnet_id": (self.vpc.subnet_id, "The nodes' subnet"),
+            "bastion_eni_id": (eni.id, "The bastion's static network interface"),
+            "bastion_private_ipv4": (str(config.bastion.private_ip), "The bastion's private IPv4"),
+            "bastion_ipv6": (tf.Fn.element(eni.ipv6_addresses, 0), "The bastion's IPv6 (SSH)"),
+            "security_group_ids": (
+                {"bastion": self.security_groups.bastion_group_id, "nodes": self.security_groups.node_group_id},
+                "Security groups by role",
+            ),
+            "node_private_ips": ({n.name: str(n.private_ip) for n in config.nodes}, "Node IPv4 by name"),
+            "node_instance_ids": ({name: node.instance.id for name, node in self.nodes.items()}, "Node instance ids"),
+            "talosctl_apply_config": (
+                {n.name: apply_config_command(config, n) for n in config.nodes},
+                "Per node: generate its Talos config with its patch (talos/<node>.yaml) and apply it",
+            ),
+        }
+        if config.bastion.ipv4_egress == "public_ipv4":
+            outputs["bastion_public_ipv4"] = (self.bastion.elastic_ip.public_ip, "The bastion's Elastic IP")
+        if config.loadbalancer.addresses:
+            outputs["loadbalancer_addresses"] = (
+                [str(address) for address in config.loadbalancer.addresses],
+                "Service addresses for MetalLB / CozyStack",
+            )
+        for output_id, (value, description) in outputs.items():
+            tf.TerraformOutput(self, output_id, value=value, description=description)
 
     def extra_files(self) -> dict[str, str]:
         """Files written into the stack's folder beside cdk.tf.json, by relative path."""

@@ -73,8 +73,10 @@ class Applied:
     def of_type(self, resource_type: str) -> dict[str, dict]:
         return {address: values for address, values in self.resources.items() if address.startswith(f"{resource_type}.")}
 
-    def second_plan_exit_code(self) -> int:
-        return self.terraform.run("plan", "-detailed-exitcode", "-no-color", "-input=false", check=False).returncode
+    def assert_second_plan_empty(self) -> None:
+        result = self.terraform.run("plan", "-detailed-exitcode", "-no-color", "-input=false", check=False)
+        changes = [line for line in result.stdout.splitlines() if line.lstrip().startswith(("#", "~", "+", "-"))]
+        assert result.returncode == 0, "second plan is not empty:\n" + "\n".join(changes[:60]) + result.stderr[-2000:]
 
 
 @pytest.fixture(scope="session")

@@ -56,7 +56,8 @@ def test_main_py_reads_the_config_named_in_the_environment(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "stacks" / "lab-one" / "cdk.tf.json").is_file()
-    assert result.stderr == "", "no jsii banner or warnings"
+    assert "end-of-life" not in result.stderr, "the jsii banner is silenced"
+    assert "warning: lab-one: TSL001" in result.stderr, "synth reports the design lint"
 
 
 def test_main_py_reads_the_cdktf_context(tmp_path):
@@ -77,3 +78,62 @@ def test_module_cli_error_has_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "line" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count("\n") <= 3
+
+
+def write_config(tmp_path, name: str, extra: str = "") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\n{extra}nodes:\n  - name: n1\n    private_ip: 10.10.0.10\n    role: gateway\n")
+    return str(path)
+
+
+def test_two_configs_make_two_stacks(tmp_path, capsys):
+    configs = [write_config(tmp_path, "sandbox"), write_config(tmp_path, "production", "region: us-east-1\n")]
+    assert main(["synth", "--config", configs[0], "--config", configs[1], "--out", str(tmp_path / "out")]) == 0
+    stacks = sorted(p.name for p in (tmp_path / "out" / "stacks").iterdir())
+    assert stacks == ["production", "sandbox"]
+    production = json.loads((tmp_path / "out" / "stacks" / "production" / "cdk.tf.json").read_text())
+    assert production["provider"]["aws"][0]["region"] == "us-east-1"
+
+
+def test_two_configs_with_one_name_are_refused(tmp_path, capsys):
+    config = write_config(tmp_path, "same")
+    assert main(["synth", "--config", config, "--config", config, "--out", str(tmp_path / "out")]) == 2
+    assert "share the name same" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_lint_warns_and_strict_fails(tmp_path, capsys):
+    assert main(["lint"]) == 0
+    out = capsys.readouterr().out
+    assert "TSL001" in out and "fix:" in out
+    assert main(["lint", "--strict"]) == 1
+
+
+def test_lint_strict_passes_a_clean_config(tmp_path, capsys):
+    clean = write_config(
+        tmp_path,
+        "clean",
+        "bastion:\n  ipv4_egress: public_ipv4\n  private_ip: 10.10.1.10\n"
+        "network:\n  bastion_subnet_cidr: 10.10.1.0/28\n"
+        "node_defaults:\n  instance_type: m7g.metal\n"
+        "loadbalancer:\n  mode: eni-secondary-ips\n  addresses: [10.10.0.200]\n"
+        f"talos:\n  boot_to_talos_sha256: {'ab' * 32}\n  images:\n"
+        f"    gateway: ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos@sha256:{'cd' * 32}\n"
+        f"    compute: ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-only/talos@sha256:{'ef' * 32}\n",
+    )
+    assert main(["lint", "--strict", "--config", clean]) == 0
+    assert "no findings" in capsys.readouterr().out
+
+
+def test_cost_prints_a_table_and_names_unknown_types(tmp_path, capsys):
+    assert main(["cost"]) == 0
+    assert "total / month" in capsys.readouterr().out
+    unknown = write_config(tmp_path, "odd", "node_defaults:\n  instance_type: i8g.large\n")
+    assert main(["cost", "--config", unknown]) == 2
+    assert "no price for i8g.large in eu-west-1" in capsys.readouterr().err
+
+
+def test_next_steps_prints_the_runbook(capsys):
+    assert main(["next-steps"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Next steps for sandbox cozy-demo") and "talosctl apply-config --insecure -n 10.10.0.101" in out

@@ -246,3 +246,28 @@ def test_every_error_is_reported_at_once():
 def test_yaml_round_trip_of_the_default():
     document = yaml.safe_load(yaml.safe_dump(default_config().model_dump(mode="json")))
     assert parse_config(document) == default_config()
+
+
+def test_loadbalancer_addresses_are_validated_like_node_addresses():
+    lb = {"mode": "eni-secondary-ips", "addresses": ["10.10.0.101"]}
+    assert "loadbalancer.addresses[0]: 10.10.0.101 is already used by nodes[0].private_ip" in rejected(
+        with_nodes({"name": "n1", "private_ip": "10.10.0.101", "role": "gateway"}, loadbalancer=lb)
+    )
+    lb["addresses"] = ["10.10.0.255"]
+    assert "reserved by AWS" in rejected(with_nodes({**NODE, "role": "gateway"}, loadbalancer=lb))
+    lb["addresses"] = ["10.10.5.1"]
+    assert "outside the subnet" in rejected(with_nodes({**NODE, "role": "gateway"}, loadbalancer=lb))
+
+
+def test_secondary_ips_need_addresses_and_a_gateway():
+    assert "needs at least one address" in rejected(with_nodes(NODE, loadbalancer={"mode": "eni-secondary-ips"}))
+    message = rejected(with_nodes(NODE, loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200"]}))
+    assert "loadbalancer.mode" in message and "role gateway" in message
+
+
+def test_schedule_is_validated():
+    message = rejected(with_nodes(NODE, schedule={"start": "0 8 * * MON-FRI", "stop": "*/5 13 * * *"}))
+    assert "schedule.stop" in message and "minute must be one number" in message
+    message = rejected(with_nodes(NODE, schedule={"start": "0 8 * * *", "stop": "0 9 * * *", "timezone": "Mars/Base"}))
+    assert "schedule.timezone" in message and "Mars/Base" in message
+    assert "schedule.stop: required key is missing" in rejected(with_nodes(NODE, schedule={"start": "0 8 * * *"}))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_terraform_validate(config, synth, tmp_path):
 
 
 def test_second_plan_is_empty(applied_default):
-    assert applied_default.second_plan_exit_code() == 0
+    applied_default.assert_second_plan_empty()
 
 
 def test_vpc_and_subnet_exist_with_ipv6(applied_default):
@@ -157,4 +158,62 @@ def test_adopts_an_existing_vpc_without_duplicating_it(new_moto, apply_stack):
     routes = {r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"): r for r in table["Routes"]}
     assert routes["::/0"]["GatewayId"] == gateway_id
     assert routes["0.0.0.0/0"]["NetworkInterfaceId"] == eni["NetworkInterfaceId"]
-    assert applied.second_plan_exit_code() == 0
+    applied.assert_second_plan_empty()
+
+
+OPERATOR = make_config(
+    network={"bastion_subnet_cidr": "10.10.1.0/28"},
+    bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"},
+    loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]},
+    schedule={"start": "0 8 * * MON-FRI", "stop": "0 13 * * MON-FRI", "timezone": "Europe/Dublin"},
+)
+
+
+@pytest.fixture(scope="module")
+def applied_operator(apply_stack):
+    return apply_stack(OPERATOR)
+
+
+def test_operator_features_second_plan_is_empty(applied_operator):
+    applied_operator.assert_second_plan_empty()
+
+
+def test_schedule_exists_for_bastion_and_nodes(applied_operator):
+    autoscaling = applied_operator.client("autoscaling")
+    actions = {
+        action["ScheduledActionName"]: action
+        for action in autoscaling.describe_scheduled_actions(AutoScalingGroupName="cozy-demo-bastion")[
+            "ScheduledUpdateGroupActions"
+        ]
+    }
+    assert actions["cozy-demo-bastion-start"]["Recurrence"] == "0 8 * * MON,TUE,WED,THU,FRI"
+    assert actions["cozy-demo-bastion-start"]["DesiredCapacity"] == 1
+    assert actions["cozy-demo-bastion-stop"]["DesiredCapacity"] == 0
+    scheduler = applied_operator.client("scheduler")
+    start = scheduler.get_schedule(Name="cozy-demo-nodes-start")
+    stop = scheduler.get_schedule(Name="cozy-demo-nodes-stop")
+    assert start["ScheduleExpression"] == "cron(10 8 ? * MON,TUE,WED,THU,FRI *)", "nodes start after the bastion"
+    assert stop["ScheduleExpression"] == "cron(50 12 ? * MON,TUE,WED,THU,FRI *)", "nodes stop before it"
+    assert start["ScheduleExpressionTimezone"] == "Europe/Dublin"
+    assert start["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:ec2:startInstances"
+    instance_ids = set(applied_operator.of_type("aws_instance")[a]["id"] for a in applied_operator.of_type("aws_instance"))
+    assert set(json.loads(start["Target"]["Input"])["InstanceIds"]) == instance_ids
+
+
+def test_gateway_node_carries_the_loadbalancer_addresses(applied_operator):
+    ec2 = applied_operator.client("ec2")
+    [reservation] = ec2.describe_instances(Filters=[{"Name": "private-ip-address", "Values": ["10.10.0.101"]}])[
+        "Reservations"
+    ]
+    [instance] = reservation["Instances"]
+    addresses = {a["PrivateIpAddress"]: a["Primary"] for a in instance["NetworkInterfaces"][0]["PrivateIpAddresses"]}
+    assert addresses == {"10.10.0.101": True, "10.10.0.200": False, "10.10.0.201": False}
+
+
+def test_public_ipv4_bastion_has_an_elastic_ip_on_its_eni(applied_operator):
+    ec2 = applied_operator.client("ec2")
+    [address] = ec2.describe_addresses()["Addresses"]
+    [eni] = ec2.describe_network_interfaces(Filters=[{"Name": "private-ip-address", "Values": ["10.10.1.10"]}])[
+        "NetworkInterfaces"
+    ]
+    assert address["NetworkInterfaceId"] == eni["NetworkInterfaceId"]

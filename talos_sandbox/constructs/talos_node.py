@@ -45,6 +45,8 @@ class TalosNodeProps:
     boot_to_talos_sha256: str | None
     subnet_id: str
     security_group_id: str
+    secondary_private_ips: tuple[str, ...]
+    """Load-balancer addresses this node's interface carries (eni-secondary-ips mode)."""
     instance_profile_name: str
     """Shared by all nodes; it carries no permissions (the first boot calls no AWS API)."""
     ami_id: str
@@ -107,6 +109,7 @@ class TalosNode(Construct):
             instance_type=props.instance_type,
             subnet_id=props.subnet_id,
             private_ip=str(props.private_ip),
+            secondary_private_ips=list(props.secondary_private_ips) or None,
             associate_public_ip_address=False,
             ipv6_address_count=1 if props.assign_ipv6 else 0,
             vpc_security_group_ids=[props.security_group_id],

@@ -1,0 +1,31 @@
+"""Every design-lint rule, one per module, in id order."""
+
+from . import (
+    boot_to_talos_unpinned,
+    bastion_stops_while_nodes_run,
+    image_amd64_only,
+    image_not_pinned_by_digest,
+    metallb_l2_on_aws,
+    no_ipv4_egress,
+    no_nested_virtualization,
+    node_below_cozystack_minimum,
+    ssh_wider_than_64,
+)
+
+RULES = sorted(
+    (
+        module.RULE
+        for module in (
+            metallb_l2_on_aws,
+            node_below_cozystack_minimum,
+            image_not_pinned_by_digest,
+            image_amd64_only,
+            no_ipv4_egress,
+            bastion_stops_while_nodes_run,
+            ssh_wider_than_64,
+            boot_to_talos_unpinned,
+            no_nested_virtualization,
+        )
+    ),
+    key=lambda rule: rule.rule_id,
+)

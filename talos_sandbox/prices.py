@@ -1,0 +1,64 @@
+"""The embedded price table for `cost`: dated, per region, overridable with --prices.
+
+On-Demand Linux list prices in USD, compiled on 2026-11-01 from AWS's public pricing
+pages for the two regions the design uses. They were not re-read from a live price list
+on the machine that built this (no network), so treat them as an estimate and pass
+`--prices FILE` (same shape, YAML or JSON) to use your own. A type or region missing
+here is reported, never guessed.
+
+Graviton prices are linear in size within a family, so each family lists its `large`
+price and the sizes are derived from it (t4g lists every size).
+"""
+
+from __future__ import annotations
+
+AS_OF = "2026-11-01"
+
+_SIZE_FACTORS = {"medium": 0.5, "large": 1, "xlarge": 2, "2xlarge": 4, "4xlarge": 8, "8xlarge": 16}
+_T4G_SIZE_FACTORS = {"nano": 1 / 16, "micro": 1 / 8, "small": 1 / 4, "medium": 1 / 2, "large": 1, "xlarge": 2, "2xlarge": 4}
+
+# USD per hour of the `large` size.
+_LARGE_HOURLY = {
+    "us-east-1": {
+        "t4g": 0.0672, "m6g": 0.077, "m7g": 0.0816, "m8g": 0.08976,
+        "c6g": 0.068, "c7g": 0.0725, "c8g": 0.07976,
+        "r6g": 0.1008, "r7g": 0.1071, "r8g": 0.11782,
+    },
+    "eu-west-1": {
+        "t4g": 0.0736, "m6g": 0.086, "m7g": 0.0912,
+        "c6g": 0.077, "c7g": 0.0816,
+        "r6g": 0.1128, "r7g": 0.1198,
+    },
+}  # fmt: skip
+
+_REGION_SERVICES = {
+    "us-east-1": {"gp3_gb_month": 0.08, "logs_ingest_gb": 0.50, "logs_storage_gb_month": 0.03},
+    "eu-west-1": {"gp3_gb_month": 0.088, "logs_ingest_gb": 0.57, "logs_storage_gb_month": 0.03},
+}
+
+
+def _instance_prices(region: str) -> dict[str, float]:
+    prices = {}
+    for family, large in _LARGE_HOURLY[region].items():
+        factors = _T4G_SIZE_FACTORS if family == "t4g" else _SIZE_FACTORS
+        for size, factor in factors.items():
+            prices[f"{family}.{size}"] = round(large * factor, 5)
+    return prices
+
+
+def embedded_table() -> dict:
+    """The table in the shape a --prices file uses."""
+    return {
+        "as_of": AS_OF,
+        "currency": "USD",
+        "assumptions": {"flow_logs_gb_per_month": 1.0},
+        "regions": {
+            region: {
+                "instance_hourly": _instance_prices(region),
+                **services,
+                "public_ipv4_hourly": 0.005,
+                "kms_key_month": 1.0,
+            }
+            for region, services in _REGION_SERVICES.items()
+        },
+    }
