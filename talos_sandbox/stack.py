@@ -11,8 +11,8 @@ from .constructs.naming import AccountRef
 from .constructs.sandbox_schedule import SandboxSchedule, SandboxScheduleProps
 from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSecurityGroupsProps
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
+from .constructs.service_role import ServiceRole, ServiceRoleProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
-from .policy_documents import assume_role_policy
 from .runbook import apply_config_command
 
 # AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
@@ -171,11 +171,8 @@ class SandboxStack(tf.TerraformStack):
     def _node_instance_profile(self) -> str:
         # One profile for all nodes, with no permissions: the first boot calls no AWS API,
         # so a compromised installer could do nothing with the instance's credentials.
-        name = f"{self.config.name}-nodes"
-        role = tf.IamRole(
-            self, "node-role", name=name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags={"Name": name}
-        )
-        return tf.IamInstanceProfile(self, "node-instance-profile", name=name, role=role.name).name
+        role = ServiceRole(self, "node-role", ServiceRoleProps(name=f"{self.config.name}-nodes", service="ec2.amazonaws.com"))
+        return role.instance_profile().name
 
     def _backend(self) -> None:
         backend = self.config.backend

@@ -20,9 +20,10 @@ from constructs import Construct
 
 from .. import bindings as tf
 from ..config import WireguardConfig
-from ..policy_documents import assume_role_policy, policy, statement
+from ..policy_documents import statement
 from ..render import render
 from .naming import AccountRef, name_tag
+from .service_role import ServiceRole, ServiceRoleProps
 
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
 
@@ -154,33 +155,24 @@ class BastionEni(Construct):
 
     def _instance_profile_arn(self) -> str:
         props = self._props
-        role = tf.IamRole(
+        statements = []
+        if props.ipv4_egress == "wireguard" and props.wireguard.has_peer:
+            parameter_arn = props.account.arn("ssm", props.region, f"parameter{props.wireguard_key_parameter}")
+            statements.append(statement(["ssm:GetParameter"], [parameter_arn], sid="ReadTheTunnelKey"))
+        role = ServiceRole(
             self,
             "role",
-            name=f"{props.name}-bastion",
-            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
-            tags=name_tag(props.name, "bastion"),
+            ServiceRoleProps(
+                name=f"{props.name}-bastion",
+                service="ec2.amazonaws.com",
+                statements=statements,
+                policy_name="read-wireguard-key",
+            ),
         )
         tf.IamRolePolicyAttachment(
             self,
             "session-manager",
-            role=role.name,
+            role=role.role.name,
             policy_arn=f"arn:{props.account.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
         )
-        if props.ipv4_egress == "wireguard" and props.wireguard.has_peer:
-            parameter = props.wireguard_key_parameter
-            tf.IamRolePolicy(
-                self,
-                "read-wireguard-key",
-                name="read-wireguard-key",
-                role=role.id,
-                policy=policy(
-                    statement(
-                        ["ssm:GetParameter"],
-                        [props.account.arn("ssm", props.region, f"parameter{parameter}")],
-                        sid="ReadTheTunnelKey",
-                    )
-                ),
-            )
-        profile = tf.IamInstanceProfile(self, "instance-profile", name=f"{props.name}-bastion", role=role.name)
-        return profile.arn
+        return role.instance_profile().arn

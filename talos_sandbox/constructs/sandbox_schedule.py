@@ -15,8 +15,8 @@ from constructs import Construct
 
 from .. import bindings as tf
 from ..config import ScheduleConfig
-from ..policy_documents import assume_role_policy, policy, statement
-from .naming import name_tag
+from ..policy_documents import statement
+from .service_role import ServiceRole, ServiceRoleProps
 
 
 @dataclass(frozen=True)
@@ -47,22 +47,18 @@ class SandboxSchedule(Construct):
         if not schedule.nodes:
             return
 
-        role = tf.IamRole(
+        role = ServiceRole(
             self,
             "scheduler-role",
-            name=f"{props.name}-node-scheduler",
-            assume_role_policy=assume_role_policy("scheduler.amazonaws.com"),
-            tags=name_tag(props.name, "node-scheduler"),
-        )
-        tf.IamRolePolicy(
-            self,
-            "start-stop-nodes",
-            name="start-stop-nodes",
-            role=role.id,
-            policy=policy(
-                statement(["ec2:StartInstances", "ec2:StopInstances"], props.node_instance_arns, sid="TheSandboxNodes")
+            ServiceRoleProps(
+                name=f"{props.name}-node-scheduler",
+                service="scheduler.amazonaws.com",
+                statements=[
+                    statement(["ec2:StartInstances", "ec2:StopInstances"], props.node_instance_arns, sid="TheSandboxNodes")
+                ],
+                policy_name="start-stop-nodes",
             ),
-        )
+        ).role
         for action, cron in (("start", schedule.nodes_start), ("stop", schedule.nodes_stop)):
             tf.SchedulerSchedule(
                 self,

@@ -57,23 +57,20 @@ class SandboxSecurityGroups(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: SandboxSecurityGroupsProps) -> None:
         super().__init__(scope, construct_id)
         self._props = props
+        descriptions = {
+            "bastion": "talos-sandbox bastion: NAT for the nodes, registry caches, DNS",
+            "nodes": "talos-sandbox Talos nodes",
+        }
         groups = {
-            "bastion": tf.SecurityGroup(
+            role: tf.SecurityGroup(
                 self,
-                "bastion",
-                name=f"{props.name}-bastion",
-                description="talos-sandbox bastion: NAT for the nodes, registry caches, DNS",
+                role,
+                name=f"{props.name}-{role}",
+                description=description,
                 vpc_id=props.vpc_id,
-                tags=name_tag(props.name, "bastion"),
-            ),
-            "nodes": tf.SecurityGroup(
-                self,
-                "nodes",
-                name=f"{props.name}-nodes",
-                description="talos-sandbox Talos nodes",
-                vpc_id=props.vpc_id,
-                tags=name_tag(props.name, "nodes"),
-            ),
+                tags=name_tag(props.name, role),
+            )
+            for role, description in descriptions.items()
         }
         self.bastion_group_id = groups["bastion"].id
         self.node_group_id = groups["nodes"].id

@@ -13,8 +13,9 @@ from constructs import Construct
 
 from .. import bindings as tf
 from ..config import NetworkConfig
-from ..policy_documents import assume_role_policy, policy, statement
+from ..policy_documents import policy, statement
 from .naming import AccountRef, name_tag
+from .service_role import ServiceRole, ServiceRoleProps
 
 # /64 number inside the VPC's /56 for each subnet. The bastion's subnet takes the last
 # one, which is least likely to be in use in an adopted VPC.
@@ -58,13 +59,7 @@ class SandboxVpc(Construct):
             self, "node-route-table", vpc_id=self.vpc_id, tags=name_tag(props.name, "nodes")
         )
         tf.RouteTableAssociation(self, "node-subnet-routes", subnet_id=self.subnet_id, route_table_id=self.node_route_table.id)
-        tf.Route(
-            self,
-            "node-ipv6-default",
-            route_table_id=self.node_route_table.id,
-            destination_ipv6_cidr_block="::/0",
-            gateway_id=self.internet_gateway_id,
-        )
+        self._default_route("node-ipv6-default", self.node_route_table.id, "::/0", gateway_id=self.internet_gateway_id)
         route_table_ids = [self.node_route_table.id]
         self.bastion_subnet_id = self.subnet_id
         if network.bastion_subnet_cidr is not None:
@@ -86,13 +81,13 @@ class SandboxVpc(Construct):
 
     def route_ipv4_via(self, network_interface_id: str) -> tf.Route:
         """The nodes' IPv4 default route through the bastion's ENI (its NAT)."""
-        return tf.Route(
-            self,
-            "node-ipv4-default",
-            route_table_id=self.node_route_table.id,
-            destination_cidr_block="0.0.0.0/0",
-            network_interface_id=network_interface_id,
+        return self._default_route(
+            "node-ipv4-default", self.node_route_table.id, "0.0.0.0/0", network_interface_id=network_interface_id
         )
+
+    def _default_route(self, route_id: str, route_table_id: str, destination: str, **target: str) -> tf.Route:
+        family = "destination_ipv6_cidr_block" if ":" in destination else "destination_cidr_block"
+        return tf.Route(self, route_id, route_table_id=route_table_id, **{family: destination}, **target)
 
     def _create_vpc(self) -> None:
         props = self._props
@@ -148,20 +143,8 @@ class SandboxVpc(Construct):
         )
         table = tf.RouteTable(self, "bastion-route-table", vpc_id=self.vpc_id, tags=name_tag(props.name, "bastion"))
         tf.RouteTableAssociation(self, "bastion-subnet-routes", subnet_id=subnet.id, route_table_id=table.id)
-        tf.Route(
-            self,
-            "bastion-ipv4-default",
-            route_table_id=table.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=self.internet_gateway_id,
-        )
-        tf.Route(
-            self,
-            "bastion-ipv6-default",
-            route_table_id=table.id,
-            destination_ipv6_cidr_block="::/0",
-            gateway_id=self.internet_gateway_id,
-        )
+        self._default_route("bastion-ipv4-default", table.id, "0.0.0.0/0", gateway_id=self.internet_gateway_id)
+        self._default_route("bastion-ipv6-default", table.id, "::/0", gateway_id=self.internet_gateway_id)
         self.bastion_subnet_id = subnet.id
         return table.id
 
@@ -202,26 +185,22 @@ class SandboxVpc(Construct):
             kms_key_id=key.arn,
             tags=name_tag(props.name, "flow-logs"),
         )
-        role = tf.IamRole(
+        role = ServiceRole(
             self,
             "flow-logs-role",
-            name=f"{props.name}-vpc-flow-logs",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
-            tags=name_tag(props.name, "flow-logs"),
-        )
-        tf.IamRolePolicy(
-            self,
-            "flow-logs-write",
-            name="write-flow-log-group",
-            role=role.id,
-            policy=policy(
-                statement(
-                    ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    [log_group_arn, f"{log_group_arn}:*"],
-                    sid="WriteThisLogGroup",
-                )
+            ServiceRoleProps(
+                name=f"{props.name}-vpc-flow-logs",
+                service="vpc-flow-logs.amazonaws.com",
+                statements=[
+                    statement(
+                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        [log_group_arn, f"{log_group_arn}:*"],
+                        sid="WriteThisLogGroup",
+                    )
+                ],
+                policy_name="write-flow-log-group",
             ),
-        )
+        ).role
         tf.FlowLog(
             self,
             "flow-log",
