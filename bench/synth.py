@@ -88,7 +88,7 @@ def node_config(count: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="measured runs of each command (default 5)")
+    parser.add_argument("--rounds", type=int, default=9, help="measured runs of each command (default 9)")
     args = parser.parse_args(argv)
 
     python = sys.executable
