@@ -10,6 +10,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PYTHON_BOOTSTRAP ?= python3
 PIPENV_VERSION := 2026.10.3
 VENV_PYTHON := .venv/bin/python
+# terraform's offline provider mirror for the tests, when unset: searched for on first
+# use only (the eval keeps the result, so the search runs once per make run).
+TF_MIRROR = $(eval TF_MIRROR := $(or $(TALOS_SANDBOX_TF_PLUGIN_DIR),$(shell harness/provider-mirror.sh)))$(TF_MIRROR)
+WITH_MIRROR = TALOS_SANDBOX_TF_PLUGIN_DIR="$(TF_MIRROR)"
 SYNCED := .venv/.synced
 NODE_TOOLS := node_modules/.installed
 
@@ -34,8 +38,8 @@ synth: $(SYNCED)
 	$(VENV_PYTHON) main.py
 
 test: $(SYNCED) $(NODE_TOOLS)
-	$(VENV_PYTHON) -m pytest
-	$(MAKE) --no-print-directory check
+	$(WITH_MIRROR) $(VENV_PYTHON) -m pytest
+	$(MAKE) --no-print-directory check TALOS_SANDBOX_TF_PLUGIN_DIR="$(TF_MIRROR)"
 
 # The policy gate: checkov on the synthesized JSON and on a plan made offline (moto),
 # for the default sandbox and for the example that turns every option on.
@@ -44,7 +48,7 @@ check: $(SYNCED)
 	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
 		--config examples/public-ipv4-scheduled.yaml 2>/dev/null
 	for stack in $(GATE_STACKS); do \
-		$(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.json || exit 2; done
+		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.json || exit 2; done
 	$(VENV_PYTHON) -m talos_sandbox check $(foreach s,$(GATE_STACKS),--stack reports/gate/stacks/$(s) --plan reports/plans/$(s).json)
 
 clean:
