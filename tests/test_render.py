@@ -4,6 +4,7 @@ interpolation slips through; the render module refuses one that would."""
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,25 @@ def test_scripts_pass_shellcheck(scripts, tmp_path):
         path.write_text(script)
         result = subprocess.run([shellcheck(), "--shell=bash", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+
+def heredoc(script: str, marker: str) -> str:
+    start = script.index(f"<<'{marker}'\n") + len(f"<<'{marker}'\n")
+    return script[start : script.index(f"\n{marker}\n", start) + 1]
+
+
+def test_bastion_nftables_config_is_accepted_by_nft(scripts, tmp_path):
+    nft = shutil.which("nft")
+    if nft is None:
+        message = "nft (Debian package nftables) is not installed; .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    config = tmp_path / "nftables.conf"
+    config.write_text(heredoc(scripts["bastion"], "NFT"))
+    result = subprocess.run([nft, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "masquerade" in config.read_text()
 
 
 def test_scripts_have_no_terraform_interpolation(scripts):

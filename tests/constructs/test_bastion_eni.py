@@ -85,8 +85,7 @@ def test_boot_script_masquerades_out_wg0(synth):
     _, stack = synth(make_config(bastion={"wireguard": WIREGUARD}))
     script = boot_script(stack)
     assert "net.ipv4.ip_forward = 1" in script and "rp_filter = 2" in script
-    assert "readonly NODE_SUBNET=10.10.0.0/24" in script
-    assert "EGRESS_MATCH='oifname \"wg0\"'" in script
+    assert 'ip saddr 10.10.0.0/24 oifname "wg0" masquerade' in script
     assert "Endpoint = [2001:db8::1]:51820" in script
     assert "--name /cozy-demo/wireguard/private-key" in script
     assert "PrivateKey" not in script, "the key is read at boot, never written into user-data"
@@ -106,5 +105,6 @@ def test_public_ipv4_mode_puts_an_elastic_ip_on_the_eni(synth):
     eip = only(stack, "aws_eip")
     assert eip["domain"] == "vpc" and eip["network_interface"].startswith("${aws_network_interface.bastion_eni_")
     assert eip["associate_with_private_ip"] == "10.10.1.10"
-    assert "ip daddr != 10.10.0.0/16" in boot_script(stack) and "wireguard" not in boot_script(stack)
+    assert "ip saddr 10.10.0.0/24 ip daddr != 10.10.0.0/16 masquerade" in boot_script(stack)
+    assert "wireguard" not in boot_script(stack)
     assert only(stack, "aws_network_interface")["subnet_id"].startswith("${aws_subnet.network_bastion-subnet_")
