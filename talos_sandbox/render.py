@@ -7,7 +7,6 @@ those inside user_data as its own interpolation (tests check every template).
 
 from __future__ import annotations
 
-import ipaddress
 import shlex
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +27,6 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["shell_quote"] = lambda value: shlex.quote(str(value))
-    env.filters["netmask"] = lambda network: str(ipaddress.IPv4Network(network).netmask)
     return env
 
 

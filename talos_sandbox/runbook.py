@@ -11,9 +11,12 @@ from .render import render
 SECRETS_FILE = "secrets.yaml"
 
 
+def first_control_plane(config: SandboxConfig) -> NodeConfig:
+    return next((node for node in config.nodes if node.machine_type == "controlplane"), config.nodes[0])
+
+
 def control_plane_endpoint(config: SandboxConfig) -> str:
-    first = next((node for node in config.nodes if node.machine_type == "controlplane"), config.nodes[0])
-    return f"https://{first.private_ip}:6443"
+    return f"https://{first_control_plane(config).private_ip}:6443"
 
 
 def apply_config_command(config: SandboxConfig, node: NodeConfig) -> str:
@@ -34,7 +37,5 @@ def next_steps(config: SandboxConfig, stack_dir: str) -> str:
         secrets_file=SECRETS_FILE,
         commands={node.name: apply_config_command(config, node) for node in config.nodes},
         endpoint=control_plane_endpoint(config),
-        first_control_plane=next(
-            (node for node in config.nodes if node.machine_type == "controlplane"), config.nodes[0]
-        ),
+        first_control_plane=first_control_plane(config),
     )

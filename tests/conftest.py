@@ -28,6 +28,19 @@ def require_terraform() -> str:
         pytest.skip(str(missing))
 
 
+# Shared config sections for tests: a complete WireGuard peer, and the Elastic IP mode
+# (which needs the bastion in its own subnet).
+WIREGUARD = {
+    "peer_endpoint": "[2001:db8::1]:51820",
+    "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+    "tunnel_address": "10.200.0.2/32",
+}
+PUBLIC_IPV4 = {
+    "network": {"bastion_subnet_cidr": "10.10.1.0/28"},
+    "bastion": {"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"},
+}
+
+
 def make_config(**overrides: Any) -> SandboxConfig:
     """The default config with top-level keys replaced (nested dicts replace whole sections)."""
     document = default_config().model_dump(mode="json", exclude_none=True)

@@ -16,19 +16,12 @@ import pytest
 from talos_sandbox import render
 from talos_sandbox.config import default_config
 
-from .conftest import make_config, only, resources_of
+from .conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, resources_of
 
-WIREGUARD = {
-    "peer_endpoint": "[2001:db8::1]:51820",
-    "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
-    "tunnel_address": "10.200.0.2/32",
-}
 CONFIGS = {
     "default": default_config(),
     "wireguard-peer": make_config(bastion={"wireguard": WIREGUARD}, talos={"boot_to_talos_sha256": "0f" * 32}),
-    "public-ipv4": make_config(
-        network={"bastion_subnet_cidr": "10.10.1.0/28"}, bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"}
-    ),
+    "public-ipv4": make_config(**PUBLIC_IPV4),
 }
 
 

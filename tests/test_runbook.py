@@ -5,13 +5,7 @@ from __future__ import annotations
 from talos_sandbox.config import default_config
 from talos_sandbox.runbook import apply_config_command, control_plane_endpoint, next_steps
 
-from .conftest import make_config
-
-WIREGUARD = {
-    "peer_endpoint": "[2001:db8::1]:51820",
-    "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
-    "tunnel_address": "10.200.0.2/32",
-}
+from .conftest import WIREGUARD, make_config
 
 
 def test_apply_config_command_uses_the_nodes_patch_and_address():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from talos_sandbox.config import default_config
 from talos_sandbox.runbook import apply_config_command
 
-from .conftest import make_config, resources_of
+from .conftest import PUBLIC_IPV4, make_config, resources_of
 
 
 def test_handoff_outputs(default_stack):
@@ -27,8 +27,7 @@ def test_handoff_outputs(default_stack):
 
 def test_optional_outputs(synth):
     config = make_config(
-        network={"bastion_subnet_cidr": "10.10.1.0/28"},
-        bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"},
+        **PUBLIC_IPV4,
         loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200"]},
     )
     _, stack = synth(config)

@@ -11,7 +11,7 @@ import pytest
 from harness.offline import prepare_stack
 from talos_sandbox.config import default_config
 
-from .conftest import make_config, require_terraform
+from .conftest import PUBLIC_IPV4, make_config, require_terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -162,8 +162,7 @@ def test_adopts_an_existing_vpc_without_duplicating_it(new_moto, apply_stack):
 
 
 OPERATOR = make_config(
-    network={"bastion_subnet_cidr": "10.10.1.0/28"},
-    bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"},
+    **PUBLIC_IPV4,
     loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]},
     schedule={"start": "0 8 * * MON-FRI", "stop": "0 13 * * MON-FRI", "timezone": "Europe/Dublin"},
 )

@@ -5,13 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ..conftest import make_config, only, resources_of
-
-WIREGUARD = {
-    "peer_endpoint": "[2001:db8::1]:51820",
-    "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
-    "tunnel_address": "10.200.0.2/32",
-}
+from ..conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, resources_of
 
 
 def boot_script(stack: dict) -> str:
@@ -98,9 +92,7 @@ def test_boot_script_without_peer_warns_and_skips_the_tunnel(default_stack):
 
 
 def test_public_ipv4_mode_puts_an_elastic_ip_on_the_eni(synth):
-    config = make_config(
-        network={"bastion_subnet_cidr": "10.10.1.0/28"}, bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"}
-    )
+    config = make_config(**PUBLIC_IPV4)
     _, stack = synth(config)
     eip = only(stack, "aws_eip")
     assert eip["domain"] == "vpc" and eip["network_interface"].startswith("${aws_network_interface.bastion_eni_")

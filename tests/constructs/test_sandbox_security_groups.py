@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..conftest import make_config, resources_of
+from ..conftest import WIREGUARD, make_config, resources_of
 
 
 def groups(stack: dict) -> dict[str, str]:
@@ -81,11 +81,7 @@ def test_bastion_egress_forwards_nat_ports(default_stack):
 
 def test_wireguard_port_opens_only_with_a_peer(default_stack, synth):
     assert not any(rule["ip_protocol"] == "udp" and rule.get("cidr_ipv6") for rule in rules(default_stack, "egress", "bastion"))
-    wireguard = {
-        "peer_endpoint": "[2001:db8::1]:51821",
-        "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
-        "tunnel_address": "10.200.0.2/32",
-    }
+    wireguard = {**WIREGUARD, "peer_endpoint": "[2001:db8::1]:51821"}
     _, stack = synth(make_config(bastion={"wireguard": wireguard}))
     assert has(stack, "egress", "bastion", "udp", (51821, 51821), "::/0")
 

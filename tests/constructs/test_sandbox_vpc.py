@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..conftest import data_of, make_config, only, resources_of
+from ..conftest import PUBLIC_IPV4, data_of, make_config, only, resources_of
 
 
 def ref(resource_type: str, stack: dict, attribute: str = "id") -> str:
@@ -104,9 +104,7 @@ def test_adopting_reads_the_vpc_instead_of_creating_it(synth):
 
 
 def test_public_ipv4_bastion_gets_its_own_routed_subnet(synth):
-    config = make_config(
-        network={"bastion_subnet_cidr": "10.10.1.0/28"}, bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"}
-    )
+    config = make_config(**PUBLIC_IPV4)
     _, stack = synth(config)
     subnets = {s["cidr_block"]: s for s in resources_of(stack, "aws_subnet").values()}
     assert set(subnets) == {"10.10.0.0/24", "10.10.1.0/28"}

@@ -9,14 +9,9 @@ from talos_sandbox.config import default_config
 from talos_sandbox.lint import lint, report
 from talos_sandbox.lint.rules import RULES
 
-from ..conftest import make_config
+from ..conftest import WIREGUARD, make_config
 
 DIGEST = "@sha256:" + "ab" * 32
-WIREGUARD = {
-    "peer_endpoint": "[2001:db8::1]:51820",
-    "peer_public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
-    "tunnel_address": "10.200.0.2/32",
-}
 SCHEDULE = {"start": "0 8 * * MON-FRI", "stop": "0 13 * * MON-FRI"}
 
 # rule id -> (config that breaks it, the field it names, config that complies)
