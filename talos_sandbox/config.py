@@ -34,6 +34,10 @@ MAX_ROOT_VOLUME_GB = 16384  # gp3 limit
 
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SSH_PUBLIC_KEY = re.compile(
+    r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r" [A-Za-z0-9+/]+={0,3}( [^\n\r]*)?"
+)
 
 
 def field_error(field: str, problem: str) -> PydanticCustomError:
@@ -168,6 +172,13 @@ class WireguardConfig(_Model):
         description="SSM SecureString holding the bastion's private key, read at boot. "
         "Default: /<name>/wireguard/private-key.",
     )
+    mtu: int = Field(
+        1420,
+        ge=1280,
+        le=1420,
+        description="Tunnel MTU. The tunnel leaves through the internet gateway (1500 bytes at most) "
+        "over IPv6 (80 bytes of WireGuard overhead); lower it if the path to the peer is narrower.",
+    )
 
     @field_validator("peer_endpoint")
     @classmethod
@@ -225,6 +236,11 @@ class BastionConfig(_Model):
     ssh_ipv6_cidrs: tuple[ipaddress.IPv6Network, ...] = Field(
         (), description="IPv6 ranges allowed to SSH to the bastion. Empty: no SSH, use Session Manager."
     )
+    ssh_public_keys: tuple[str, ...] = Field(
+        (),
+        description="OpenSSH public keys written to ec2-user's authorized_keys at boot (public keys are "
+        "not secrets). Empty: reach the bastion with EC2 Instance Connect or Session Manager.",
+    )
     root_volume_gb: int = Field(8, ge=8, le=MAX_ROOT_VOLUME_GB, description="Bastion root volume (gp3) in GB.")
     nat_tcp_ports: tuple[Port, ...] = Field(
         (443,),
@@ -239,6 +255,18 @@ class BastionConfig(_Model):
     @classmethod
     def _arm64(cls, value: str) -> str:
         return _require_graviton(value)
+
+    @field_validator("ssh_public_keys")
+    @classmethod
+    def _public_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            if not _SSH_PUBLIC_KEY.fullmatch(key):
+                raise PydanticCustomError(
+                    "ssh_key",
+                    "'{value}' is not one OpenSSH public key line (type, base64 key, optional comment)",
+                    {"value": key},
+                )
+        return value
 
 
 # --- nodes ---------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class SandboxStack(tf.TerraformStack):
                 ipv4_egress=config.bastion.ipv4_egress,
                 wireguard=wireguard,
                 wireguard_key_parameter=config.wireguard_key_parameter,
+                ssh_public_keys=config.bastion.ssh_public_keys,
+                s3_gateway_endpoint=network.s3_gateway_endpoint,
                 account=account,
                 tags={**config.tags, "Sandbox": config.name},
             ),

@@ -21,9 +21,10 @@ from .naming import name_tag
 # EC2's time source, link-local on every Nitro instance.
 AMAZON_TIME_SYNC = "169.254.169.123"
 INTERFACE_NAME = "eth0"  # with net.ifnames=0 on the kernel command line
-# First boot waits up to 60 x 10 s for the bastion's NAT.
-EGRESS_ATTEMPTS = 60
-EGRESS_WAIT_SECONDS = 10
+# The installer unit tries again this often until the bastion's NAT is up, however long.
+INSTALL_RETRY_SECONDS = 20
+# RAM for boot-to-talos and its download (a tmpfs uses only what is written to it).
+INSTALLER_TMPFS_MIB = 512
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ def user_data(props: TalosNodeProps) -> str:
         image=props.image,
         disk=props.install_disk,
         kernel_args=kernel_cmdline(props).split(),
-        egress_attempts=EGRESS_ATTEMPTS,
-        egress_wait_seconds=EGRESS_WAIT_SECONDS,
+        retry_seconds=INSTALL_RETRY_SECONDS,
+        tmpfs_mib=INSTALLER_TMPFS_MIB,
     )
 
 
