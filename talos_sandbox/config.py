@@ -642,6 +642,15 @@ class SandboxConfig(_Model):
         return next((node for node in self.nodes if node.role == "gateway"), None)
 
     @property
+    def first_control_plane(self) -> NodeConfig:
+        """Where the runbook bootstraps etcd and points the Kubernetes API endpoint."""
+        return next((node for node in self.nodes if node.machine_type == "controlplane"), self.nodes[0])
+
+    @property
+    def control_plane_endpoint(self) -> str:
+        return f"https://{self.first_control_plane.private_ip}:6443"
+
+    @property
     def availability_zone(self) -> str:
         return self.network.availability_zone or f"{self.region}a"
 

@@ -13,6 +13,7 @@ from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSe
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.service_role import ServiceRole, ServiceRoleProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
+from .cozystack import install_files
 from .runbook import apply_config_command
 from .talos_patches import cozystack_patches, node_patch_path
 
@@ -168,7 +169,7 @@ class SandboxStack(tf.TerraformStack):
     def extra_files(self) -> dict[str, str]:
         """Files written into the stack's folder beside cdk.tf.json, by relative path."""
         files = {node_patch_path(name): node.machine_patch for name, node in sorted(self.nodes.items())}
-        return {**files, **cozystack_patches(self.config)}
+        return {**files, **cozystack_patches(self.config), **install_files(self.config)}
 
     def _node_instance_profile(self) -> str:
         # One profile for all nodes, with no permissions: the first boot calls no AWS API,
