@@ -41,6 +41,17 @@ def field_error(field: str, problem: str) -> PydanticCustomError:
     return PydanticCustomError("sandbox_field", "{field}: {problem}", {"field": field, "problem": problem})
 
 
+def release_tag(value: str, example: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a release tag `vX.Y.Z`, for comparing versions."""
+    match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
+    if not match:
+        raise PydanticCustomError(
+            "version", "'{value}' is not a release tag like {example}", {"value": value, "example": example}
+        )
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
@@ -341,10 +352,7 @@ class TalosConfig(_Model):
     @field_validator("boot_to_talos_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
-        if not match:
-            raise PydanticCustomError("version", "'{value}' is not a release tag like v0.7.1", {"value": value})
-        if tuple(int(part) for part in match.groups()) < (0, 7, 1):
+        if release_tag(value, example="v0.7.1") < (0, 7, 1):
             raise PydanticCustomError(
                 "version",
                 "{value} is too old for arm64: kexec before v0.7.0 used x86-64 syscalls and v0.7.1 "
@@ -427,11 +435,8 @@ class CozystackConfig(_Model):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
-        if not match:
-            raise PydanticCustomError("version", "'{value}' is not a release tag like v0.41.11", {"value": value})
         oldest, first_unfit = COZYSTACK_FOR_TALOS_1_11
-        if not oldest <= tuple(int(part) for part in match.groups()) < first_unfit:
+        if not oldest <= release_tag(value, example="v0.41.11") < first_unfit:
             raise PydanticCustomError(
                 "version",
                 "{value} does not ship Talos v1.11 (the images' version): use v0.38.0 to v0.41.x; "
