@@ -83,7 +83,7 @@ def talos_health_command(config: SandboxConfig) -> str:
     return command
 
 
-def _deploy(config: SandboxConfig, stack_dir: str) -> Step:
+def _deploy(stack_dir: str) -> Step:
     return Step("deploy", "Deploy", commands=(Command(f"cd {stack_dir}"), Command("terraform init && terraform apply")))
 
 
@@ -211,7 +211,10 @@ def _cozystack_health(config: SandboxConfig) -> Step:
         "kubectl get nodes -o wide",
         talos_health_command(config),
     ]
-    notes = ["Healthy when every HelmRelease is READY True, every node Ready and `talosctl health` passes."]
+    notes = [
+        "The installer creates the HelmReleases over some minutes: wait until `kubectl get hr -A` lists them.",
+        "Healthy when every HelmRelease is READY True, every node Ready and `talosctl health` passes.",
+    ]
     if config.cozystack.bundle_name == "paas-full":
         commands.append("kubectl exec -n cozy-linstor deploy/linstor-controller -- linstor node list")
         notes.append(
@@ -257,7 +260,7 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
 
 def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     steps = [
-        _deploy(config, stack_dir),
+        _deploy(stack_dir),
         _ipv4_egress(config),
         _reach_bastion(config),
         _watch_nodes(config),
