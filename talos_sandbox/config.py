@@ -409,7 +409,8 @@ class CozystackConfig(_Model):
     )
     version: str = Field(
         "v0.41.11",
-        description="CozyStack release installed by the runbook; v0.38.0 to v0.41.x ship Talos v1.11, the images' version.",
+        description="CozyStack release installed by the runbook; v0.38.0 to v0.41.x ship Talos v1.11, "
+        "the images' version.",
     )
     bundle_name: Literal["paas-full", "distro-full"] = Field(
         "paas-full", description="CozyStack bundle for Talos nodes (ConfigMap bundle-name)."

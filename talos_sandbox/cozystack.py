@@ -56,7 +56,9 @@ def configmap(config: SandboxConfig) -> str:
     }
     if external_ips(config):
         data["expose-external-ips"] = ",".join(external_ips(config))
-    return render("cozystack-configmap.yaml.j2", name=config.name, version=cozystack.version, namespace=NAMESPACE, data=data)
+    return render(
+        "cozystack-configmap.yaml.j2", name=config.name, version=cozystack.version, namespace=NAMESPACE, data=data
+    )
 
 
 def install_files(config: SandboxConfig) -> dict[str, str]:

@@ -134,7 +134,9 @@ def _reach_bastion(config: SandboxConfig) -> Step:
     if config.bastion.ssh_ipv6_cidrs:
         commands.append(Command("ssh ec2-user@$(terraform output -raw bastion_ipv6)"))
         notes.append("Or SSH over IPv6 (the second).")
-    notes.append("Install talosctl and kubectl there; the nodes' Talos API (50000) and Kubernetes API (6443) accept the bastion.")
+    notes.append(
+        "Install talosctl and kubectl there; the nodes' Talos API (50000) and Kubernetes API (6443) accept the bastion."
+    )
     return Step("reach-bastion", "Reach the bastion", notes=tuple(notes), commands=tuple(commands))
 
 
@@ -154,7 +156,9 @@ def _watch_nodes(config: SandboxConfig) -> Step:
 
 
 def _configure_talos(config: SandboxConfig) -> Step:
-    copied = f"{PATCH_DIR}/ and {cozystack.INSTALL_DIR}/ folders" if config.cozystack.enabled else f"{PATCH_DIR}/ folder"
+    copied = f"{PATCH_DIR}/ folder"
+    if config.cozystack.enabled:
+        copied = f"{PATCH_DIR}/ and {cozystack.INSTALL_DIR}/ folders"
     return Step(
         "configure-talos",
         f"Configure Talos (from the bastion, with the stack's {copied} copied there)",
@@ -198,7 +202,9 @@ def _install_cozystack(config: SandboxConfig) -> Step:
             Command(f"kubectl create ns {cozystack.NAMESPACE} --dry-run=client --output yaml | kubectl apply -f -"),
             Command(f"kubectl apply -f {cozystack.CONFIGMAP_FILE}"),
             Command(f"kubectl apply -f {cozystack.installer_url(version)}"),
-            Command(f"kubectl wait deployment/cozystack -n {cozystack.NAMESPACE} --for=condition=Available --timeout=5m"),
+            Command(
+                f"kubectl wait deployment/cozystack -n {cozystack.NAMESPACE} --for=condition=Available --timeout=5m"
+            ),
             Command(f"kubectl logs -n {cozystack.NAMESPACE} deploy/cozystack -f"),
         ),
     )
@@ -221,7 +227,12 @@ def _cozystack_health(config: SandboxConfig) -> Step:
             "LINSTOR lists every node Online. Its storage pools need a free disk or partition per node; these "
             "nodes have only their root volume (CozyStack's single-disk how-to)."
         )
-    return Step("cozystack-health", "Check that CozyStack is healthy", notes=tuple(notes), commands=tuple(Command(c) for c in commands))
+    return Step(
+        "cozystack-health",
+        "Check that CozyStack is healthy",
+        notes=tuple(notes),
+        commands=tuple(Command(c) for c in commands),
+    )
 
 
 def _service_addresses(config: SandboxConfig) -> Step | None:
@@ -236,7 +247,8 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
     addresses = ", ".join(str(address) for address in loadbalancer.addresses)
     pool = ", ".join(f"{address}/32" for address in loadbalancer.addresses)
     notes = [
-        f"They are secondary private IPs of {gateway.name}'s interface, so the VPC delivers their traffic to that node.",
+        f"They are secondary private IPs of {gateway.name}'s interface, "
+        "so the VPC delivers their traffic to that node.",
         "Give them to MetalLB as a pool announced from that node only:",
         f"  IPAddressPool   spec.addresses: [{pool}]",
         f"  L2Advertisement spec.nodeSelectors: kubernetes.io/hostname={gateway.name}",
@@ -249,7 +261,8 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
         )
         commands = (
             Command(
-                "kubectl patch -n tenant-root tenants.apps.cozystack.io root --type=merge -p '{\"spec\":{\"ingress\":true}}'"
+                "kubectl patch -n tenant-root tenants.apps.cozystack.io root --type=merge "
+                "-p '{\"spec\":{\"ingress\":true}}'"
             ),
             Command("kubectl get svc -n tenant-root root-ingress-controller"),
         )

@@ -153,7 +153,8 @@ class SandboxStack(tf.TerraformStack):
             "node_instance_ids": ({name: node.instance.id for name, node in self.nodes.items()}, "Node instance ids"),
             "talosctl_apply_config": (
                 {n.name: apply_config_command(config, n) for n in config.nodes},
-                "Per node: generate its Talos config with its patches (talos/<node>.yaml, then CozyStack's) and apply it",
+                "Per node: generate its Talos config with its patches (talos/<node>.yaml, then CozyStack's) "
+                "and apply it",
             ),
         }
         if config.bastion.ipv4_egress == "public_ipv4":

@@ -143,7 +143,8 @@ def test_next_steps_prints_the_runbook(capsys):
 
 def test_next_steps_json_has_one_runbook_per_config(tmp_path, capsys):
     lab = write_config(tmp_path, "lab", "cozystack:\n  enabled: false\n")
-    assert main(["next-steps", "--format", "json", "--out", "out", "--config", lab, "--config", write_config(tmp_path, "lb")]) == 0
+    other = write_config(tmp_path, "lb")
+    assert main(["next-steps", "--format", "json", "--out", "out", "--config", lab, "--config", other]) == 0
     runbooks = json.loads(capsys.readouterr().out)
     assert [(r["sandbox"], r["stack_dir"]) for r in runbooks] == [("lab", "out/stacks/lab"), ("lb", "out/stacks/lb")]
     for runbook in runbooks:

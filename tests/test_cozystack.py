@@ -39,9 +39,10 @@ def test_configmap_follows_config():
 
 
 def test_root_host_defaults_to_nip_io_on_the_service_address():
-    assert root_host(make_config(loadbalancer={"mode": "metallb-l2", "addresses": ["10.10.0.200"]})) == "10-10-0-200.nip.io"
+    metallb = make_config(loadbalancer={"mode": "metallb-l2", "addresses": ["10.10.0.200"]})
+    assert root_host(metallb) == "10-10-0-200.nip.io"
     # MetalLB L2 cannot publish on a VPC: external IPs only where the VPC delivers them.
-    assert "expose-external-ips" not in configmap(make_config(loadbalancer={"mode": "metallb-l2", "addresses": ["10.10.0.200"]}))
+    assert "expose-external-ips" not in configmap(metallb)
 
 
 def test_files_and_installer():

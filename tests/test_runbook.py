@@ -169,6 +169,7 @@ def test_per_node_commands_are_grouped_by_node(monkeypatch):
     commands = step(runbook(config, "out"), "configure-talos").commands
     assert commands[0] == Command("talosctl gen secrets -o secrets.yaml")
     assert [(c.node, c.run.split()[1]) for c in commands[1:]] == [
-        ("talos-gateway-1", "gen"), ("talos-gateway-1", "upgrade"), ("talos-compute-2", "gen"), ("talos-compute-3", "gen"),
+        ("talos-gateway-1", "gen"), ("talos-gateway-1", "upgrade"),
+        ("talos-compute-2", "gen"), ("talos-compute-3", "gen"),
     ]  # fmt: skip
     assert next_steps(config, "out").count("   # talos-gateway-1\n") == 2  # watch and configure steps

@@ -107,7 +107,8 @@ def test_the_schema_check_catches_bad_documents():
     # HostnameConfig arrived in Talos v1.12.
     [error] = talos_v1_11_errors({"apiVersion": "v1alpha1", "kind": "HostnameConfig", "hostname": "n1"})
     assert "not a Talos v1.11 document" in error
-    assert talos_v1_11_errors({"apiVersion": "v1alpha1", "kind": "WatchdogTimerConfig", "device": "/dev/watchdog0"}) == []
+    watchdog = {"apiVersion": "v1alpha1", "kind": "WatchdogTimerConfig", "device": "/dev/watchdog0"}
+    assert talos_v1_11_errors(watchdog) == []
 
 
 def test_files_written_per_config(synth):
@@ -141,8 +142,9 @@ def test_cozystack_patch_for_every_node():
         }
         files = {entry["path"]: entry for entry in machine["files"]}
         assert set(files) == {"/etc/cri/conf.d/20-customization.part", "/etc/lvm/lvm.conf"}
-        assert files["/etc/cri/conf.d/20-customization.part"]["op"] == "create"
-        assert "device_ownership_from_security_context = true" in files["/etc/cri/conf.d/20-customization.part"]["content"]
+        cri = files["/etc/cri/conf.d/20-customization.part"]
+        assert cri["op"] == "create"
+        assert "device_ownership_from_security_context = true" in cri["content"]
         assert files["/etc/lvm/lvm.conf"]["op"] == "overwrite" and files["/etc/lvm/lvm.conf"]["permissions"] == 0o644
         assert '"r|^/dev/drbd.*|"' in files["/etc/lvm/lvm.conf"]["content"]
         assert cluster == {
