@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,10 +55,16 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _next_steps(args: argparse.Namespace) -> int:
-    from .runbook import next_steps
+    from .runbook import next_steps, runbook
 
-    for config in _configs(args):
-        print(next_steps(config, str(Path(args.out) / "stacks" / config.name)))
+    configs = _configs(args)
+    stack_dirs = [str(Path(args.out) / "stacks" / config.name) for config in configs]
+    if args.format == "json":
+        runbooks = [runbook(config, stack_dir).as_dict() for config, stack_dir in zip(configs, stack_dirs)]
+        print(json.dumps(runbooks, indent=2))
+        return 0
+    for config, stack_dir in zip(configs, stack_dirs):
+        print(next_steps(config, stack_dir))
     return 0
 
 
@@ -142,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     next_steps = commands.add_parser("next-steps", help="the operator runbook after synth: apply, reach, install, bootstrap")
     _add_config_options(next_steps)
+    next_steps.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default), or JSON: a list with one runbook per config (keys in the README)",
+    )
     next_steps.set_defaults(run=_next_steps)
     return parser
 

@@ -45,6 +45,17 @@ def field_error(field: str, problem: str) -> PydanticCustomError:
     return PydanticCustomError("sandbox_field", "{field}: {problem}", {"field": field, "problem": problem})
 
 
+def release_tag(value: str, example: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a release tag `vX.Y.Z`, for comparing versions."""
+    match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
+    if not match:
+        raise PydanticCustomError(
+            "version", "'{value}' is not a release tag like {example}", {"value": value, "example": example}
+        )
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
@@ -369,10 +380,7 @@ class TalosConfig(_Model):
     @field_validator("boot_to_talos_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
-        if not match:
-            raise PydanticCustomError("version", "'{value}' is not a release tag like v0.7.1", {"value": value})
-        if tuple(int(part) for part in match.groups()) < (0, 7, 1):
+        if release_tag(value, example="v0.7.1") < (0, 7, 1):
             raise PydanticCustomError(
                 "version",
                 "{value} is too old for arm64: kexec before v0.7.0 used x86-64 syscalls and v0.7.1 "
@@ -409,6 +417,99 @@ class LoadBalancerConfig(_Model):
     addresses: tuple[ipaddress.IPv4Address, ...] = Field(
         (), description="Service addresses (in the nodes' subnet) for MetalLB / CozyStack."
     )
+
+
+# --- cozystack ----------------------------------------------------------------------
+
+# CozyStack v0.38.0 to v0.41.x ship Talos v1.11 (cozystack/cozystack:
+# packages/core/talos/images/talos/profiles/installer.yaml at each tag); v1.0 and later
+# ship Talos v1.12 and install through an operator instead of cozystack-installer.yaml.
+COZYSTACK_FOR_TALOS_1_11 = ((0, 38, 0), (1, 0, 0))
+_DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# kube-apiserver refuses an IPv4 service range wider than /12 (20 bits of host).
+MAX_SERVICE_CIDR_PREFIX = 12
+
+
+class CozystackConfig(_Model):
+    enabled: bool = Field(
+        True,
+        description="Write CozyStack's Talos patches (talos/cozystack*.yaml) and its install steps in the runbook.",
+    )
+    version: str = Field(
+        "v0.41.11",
+        description="CozyStack release installed by the runbook; v0.38.0 to v0.41.x ship Talos v1.11, "
+        "the images' version.",
+    )
+    bundle_name: Literal["paas-full", "distro-full"] = Field(
+        "paas-full", description="CozyStack bundle for Talos nodes (ConfigMap bundle-name)."
+    )
+    cluster_domain: str = Field("cozy.local", description="Kubernetes cluster domain (Talos dnsDomain).")
+    pod_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("10.244.0.0/16"), description="Pod subnet (Talos podSubnets, ConfigMap ipv4-pod-cidr)."
+    )
+    service_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("10.96.0.0/16"),
+        description="Service subnet (Talos serviceSubnets, ConfigMap ipv4-svc-cidr).",
+    )
+    join_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("100.64.0.0/16"),
+        description="Kube-OVN's node-to-pod join subnet (ConfigMap ipv4-join-cidr).",
+    )
+    root_host: str | None = Field(
+        None,
+        description="Domain of CozyStack's services (ConfigMap root-host). Default: <address>.nip.io, the "
+        "address being the first load-balancer address or else the first control plane's.",
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        oldest, first_unfit = COZYSTACK_FOR_TALOS_1_11
+        if not oldest <= release_tag(value, example="v0.41.11") < first_unfit:
+            raise PydanticCustomError(
+                "version",
+                "{value} does not ship Talos v1.11 (the images' version): use v0.38.0 to v0.41.x; "
+                "v1.0 and later ship Talos v1.12 and install differently",
+                {"value": value},
+            )
+        return value
+
+    @field_validator("cluster_domain", "root_host")
+    @classmethod
+    def _dns_name(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_NAME.fullmatch(value):
+            raise PydanticCustomError("dns_name", "'{value}' is not a lowercase DNS name", {"value": value})
+        return value
+
+    @field_validator("service_cidr")
+    @classmethod
+    def _service_range(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen < MAX_SERVICE_CIDR_PREFIX:
+            raise PydanticCustomError(
+                "cidr_size",
+                "{cidr} is wider than /{limit}, which kube-apiserver refuses for services",
+                {"cidr": str(value), "limit": MAX_SERVICE_CIDR_PREFIX},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _separate_ranges(self) -> CozystackConfig:
+        ranges = self.cluster_ranges
+        for index, (field, cidr) in enumerate(ranges):
+            for other_field, other in ranges[:index]:
+                if cidr.overlaps(other):
+                    raise field_error(f"cozystack.{field}", f"{cidr} overlaps cozystack.{other_field} {other}")
+        return self
+
+    @property
+    def cluster_ranges(self) -> list[tuple[str, ipaddress.IPv4Network]]:
+        """The cluster's own address ranges, by key: none may overlap another or the VPC."""
+        return [("pod_cidr", self.pod_cidr), ("service_cidr", self.service_cidr), ("join_cidr", self.join_cidr)]
+
+    @property
+    def pod_gateway(self) -> ipaddress.IPv4Address:
+        """Kube-OVN's gateway in the pod subnet: its first address (ConfigMap ipv4-pod-gateway)."""
+        return self.pod_cidr.network_address + 1
 
 
 # --- schedule ------------------------------------------------------------------------
@@ -495,6 +596,7 @@ class SandboxConfig(_Model):
     nodes: list[NodeConfig] = Field(min_length=1, description="The Talos nodes.")
     talos: TalosConfig = Field(default_factory=TalosConfig)
     loadbalancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
+    cozystack: CozystackConfig = Field(default_factory=CozystackConfig)
     schedule: ScheduleConfig | None = Field(None, description="Start/stop times. Default: none, always on.")
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
@@ -525,6 +627,9 @@ class SandboxConfig(_Model):
                 "required with bastion.ipv4_egress public_ipv4: the nodes' subnet routes 0.0.0.0/0 to the "
                 "bastion, so the bastion needs its own subnet routed to the internet gateway",
             )
+        for field, cidr in self.cozystack.cluster_ranges if self.cozystack.enabled else ():
+            if cidr.overlaps(self.network.vpc_cidr):
+                raise field_error(f"cozystack.{field}", f"{cidr} overlaps network.vpc_cidr {self.network.vpc_cidr}")
         if self.loadbalancer.mode == "none" and self.loadbalancer.addresses:
             raise field_error("loadbalancer.addresses", "must be empty with loadbalancer.mode none")
         if self.loadbalancer.mode == "eni-secondary-ips":
@@ -569,6 +674,15 @@ class SandboxConfig(_Model):
     def gateway_node(self) -> NodeConfig | None:
         """The first gateway node: it carries the load-balancer addresses."""
         return next((node for node in self.nodes if node.role == "gateway"), None)
+
+    @property
+    def first_control_plane(self) -> NodeConfig:
+        """Where the runbook bootstraps etcd and points the Kubernetes API endpoint."""
+        return next((node for node in self.nodes if node.machine_type == "controlplane"), self.nodes[0])
+
+    @property
+    def control_plane_endpoint(self) -> str:
+        return f"https://{self.first_control_plane.private_ip}:6443"
 
     @property
     def availability_zone(self) -> str:

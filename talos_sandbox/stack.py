@@ -13,7 +13,9 @@ from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSe
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.service_role import ServiceRole, ServiceRoleProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
+from .cozystack import install_files
 from .runbook import apply_config_command
+from .talos_patches import cozystack_patches, node_patch_path
 
 # AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
 AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
@@ -153,7 +155,8 @@ class SandboxStack(tf.TerraformStack):
             "node_instance_ids": ({name: node.instance.id for name, node in self.nodes.items()}, "Node instance ids"),
             "talosctl_apply_config": (
                 {n.name: apply_config_command(config, n) for n in config.nodes},
-                "Per node: generate its Talos config with its patch (talos/<node>.yaml) and apply it",
+                "Per node: generate its Talos config with its patches (talos/<node>.yaml, then CozyStack's) "
+                "and apply it",
             ),
         }
         if config.bastion.ipv4_egress == "public_ipv4":
@@ -168,7 +171,8 @@ class SandboxStack(tf.TerraformStack):
 
     def extra_files(self) -> dict[str, str]:
         """Files written into the stack's folder beside cdk.tf.json, by relative path."""
-        return {f"talos/{name}.yaml": node.machine_patch for name, node in sorted(self.nodes.items())}
+        files = {node_patch_path(name): node.machine_patch for name, node in sorted(self.nodes.items())}
+        return {**files, **cozystack_patches(self.config), **install_files(self.config)}
 
     def _node_instance_profile(self) -> str:
         # One profile for all nodes, with no permissions: the first boot calls no AWS API,

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from talos_sandbox.cli import main
 
 from .conftest import REPO_ROOT
@@ -137,3 +139,24 @@ def test_next_steps_prints_the_runbook(capsys):
     assert main(["next-steps"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Next steps for sandbox cozy-demo") and "talosctl apply-config --insecure -n 10.10.0.101" in out
+
+
+def test_next_steps_json_has_one_runbook_per_config(tmp_path, capsys):
+    lab = write_config(tmp_path, "lab", "cozystack:\n  enabled: false\n")
+    other = write_config(tmp_path, "lb")
+    assert main(["next-steps", "--format", "json", "--out", "out", "--config", lab, "--config", other]) == 0
+    runbooks = json.loads(capsys.readouterr().out)
+    assert [(r["sandbox"], r["stack_dir"]) for r in runbooks] == [("lab", "out/stacks/lab"), ("lb", "out/stacks/lb")]
+    for runbook in runbooks:
+        assert set(runbook) == {"sandbox", "region", "stack_dir", "steps"}
+        for step in runbook["steps"]:
+            assert set(step) == {"id", "title", "notes", "commands"}
+            assert all(set(command) == {"run", "node"} for command in step["commands"])
+    steps = [[step["id"] for step in runbook["steps"]] for runbook in runbooks]
+    assert "install-cozystack" not in steps[0] and "install-cozystack" in steps[1]
+
+
+def test_next_steps_format_is_text_or_json(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["next-steps", "--format", "yaml"])
+    assert raised.value.code == 2 and "invalid choice" in capsys.readouterr().err

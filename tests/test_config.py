@@ -271,3 +271,43 @@ def test_schedule_is_validated():
     message = rejected(with_nodes(NODE, schedule={"start": "0 8 * * *", "stop": "0 9 * * *", "timezone": "Mars/Base"}))
     assert "schedule.timezone" in message and "Mars/Base" in message
     assert "schedule.stop: required key is missing" in rejected(with_nodes(NODE, schedule={"start": "0 8 * * *"}))
+
+
+def test_cozystack_defaults():
+    cozystack = default_config().cozystack
+    assert cozystack.enabled and cozystack.version == "v0.41.11" and cozystack.cluster_domain == "cozy.local"
+    assert (str(cozystack.pod_cidr), str(cozystack.service_cidr), str(cozystack.join_cidr)) == (
+        "10.244.0.0/16", "10.96.0.0/16", "100.64.0.0/16"
+    )  # fmt: skip
+    assert str(cozystack.pod_gateway) == "10.244.0.1" and cozystack.root_host is None
+
+
+def test_cozystack_version_must_ship_talos_1_11():
+    for version in ("v0.37.10", "v1.0.0", "v1.6.2"):
+        assert f"cozystack.version: {version} does not ship Talos v1.11" in rejected(
+            with_nodes(NODE, cozystack={"version": version})
+        )
+    assert "is not a release tag" in rejected(with_nodes(NODE, cozystack={"version": "0.41.11"}))
+    assert parse_config(with_nodes(NODE, cozystack={"version": "v0.38.0"})).cozystack.version == "v0.38.0"
+
+
+def test_cozystack_ranges_must_not_overlap_the_vpc_or_each_other():
+    assert "cozystack.pod_cidr: 10.10.0.0/16 overlaps network.vpc_cidr 10.10.0.0/16" in rejected(
+        with_nodes(NODE, cozystack={"pod_cidr": "10.10.0.0/16"})
+    )
+    assert "cozystack.join_cidr: 10.96.0.0/24 overlaps cozystack.service_cidr 10.96.0.0/16" in rejected(
+        with_nodes(NODE, cozystack={"join_cidr": "10.96.0.0/24"})
+    )
+    # Off, its ranges are not used: only their own consistency is checked.
+    assert not parse_config(with_nodes(NODE, cozystack={"enabled": False, "pod_cidr": "10.10.0.0/16"})).cozystack.enabled
+
+
+def test_cozystack_names_and_service_range():
+    assert "cozystack.cluster_domain: 'Cozy_Local' is not a lowercase DNS name" in rejected(
+        with_nodes(NODE, cozystack={"cluster_domain": "Cozy_Local"})
+    )
+    assert "cozystack.root_host: 'https://x.org' is not a lowercase DNS name" in rejected(
+        with_nodes(NODE, cozystack={"root_host": "https://x.org"})
+    )
+    assert "wider than /12" in rejected(with_nodes(NODE, cozystack={"service_cidr": "10.96.0.0/11"}))
+    assert "bundle_name" in rejected(with_nodes(NODE, cozystack={"bundle_name": "paas-hosted"}))
