@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -137,3 +138,38 @@ def test_next_steps_prints_the_runbook(capsys):
     assert main(["next-steps"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Next steps for sandbox cozy-demo") and "talosctl apply-config --insecure -n 10.10.0.101" in out
+
+
+def test_lint_json_and_sarif_keep_the_exit_codes(capsys):
+    assert main(["lint", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["count"] > 0 and document["sandboxes"][0]["findings"][0]["id"] == "TSL001"
+    assert main(["lint", "--format", "json", "--strict"]) == 1
+    capsys.readouterr()
+    assert main(["lint", "--format", "sarif", "--strict", "--config", str(REPO_ROOT / "examples" / "cozy-demo.yaml")]) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert log["version"] == "2.1.0" and log["runs"][0]["results"]
+
+
+def test_cost_json(capsys):
+    assert main(["cost", "--format", "json"]) == 0
+    [sandbox] = json.loads(capsys.readouterr().out)["sandboxes"]
+    assert sandbox["name"] == "cozy-demo" and sandbox["total"]["scheduled"] == 35.09
+
+
+def test_diagram_formats_never_touch_cdktf_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["diagram"]) == 0
+    assert capsys.readouterr().out.startswith("flowchart TB\n")
+    assert main(["diagram", "--format", "dot"]) == 0
+    assert capsys.readouterr().out.startswith("digraph sandbox {")
+    if shutil.which("dot"):
+        assert main(["diagram", "--format", "svg"]) == 0
+        assert "</svg>" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == [], "no cdktf.out, no scratch folder left behind"
+
+
+def test_diagram_svg_names_the_missing_program(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["diagram", "--format", "svg"]) == 2
+    assert "needs Graphviz's `dot` program" in capsys.readouterr().err

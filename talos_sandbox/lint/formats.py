@@ -74,11 +74,13 @@ def _sarif_rule(rule: Rule) -> dict:
 def _location(result: LintResult, finding: Finding, texts: dict[str, str]) -> dict:
     location: dict = {"logicalLocations": [{"fullyQualifiedName": f"{result.config.name}.{finding.field}", "kind": "member"}]}
     if result.path is not None:
-        physical: dict = {"artifactLocation": {"uri": _artifact_uri(result.path)}}
-        line = field_line(texts[result.path], finding.field)
-        if line is not None:
-            physical["region"] = {"startLine": line}
-        location["physicalLocation"] = physical
+        # Code scanning shows a result only with a line; a field left at its default is
+        # reported at the first line of the file.
+        line = field_line(texts[result.path], finding.field) or 1
+        location["physicalLocation"] = {
+            "artifactLocation": {"uri": _artifact_uri(result.path)},
+            "region": {"startLine": line},
+        }
     return location
 
 
