@@ -445,6 +445,8 @@ def _merge_notes(lines: list[str]) -> list[str]:
 
 # --- writers -------------------------------------------------------------------------
 
+# One colour per kind of arrow, the same in Mermaid and DOT.
+_LINK_COLORS = {"route": "#1f6feb", "allow": "#2da44e", "egress": "#bf8700", "attach": "#57606a"}
 _MERMAID_SHAPES = {"box": ('["', '"]'), "round": ('("', '")'), "cloud": ('(["', '"])')}
 _MERMAID_ARROWS = {"route": "-->", "allow": "==>", "egress": "-.->", "attach": "---"}
 
@@ -476,14 +478,18 @@ def to_mermaid(diagram: Diagram) -> str:
         arrow = _MERMAID_ARROWS[link.kind]
         label = f'|"{_mermaid_text(link.label)}"|' if link.label else ""
         lines.append(f"  {link.source} {arrow}{label} {link.target}")
+    for kind, color in _LINK_COLORS.items():
+        indices = [str(index) for index, link in enumerate(diagram.links) if link.kind == kind]
+        if indices:
+            lines.append(f"  linkStyle {','.join(indices)} stroke:{color}")
     return "\n".join(lines) + "\n"
 
 
 _DOT_STYLE = {
-    "route": 'color="#1f6feb"',
-    "allow": 'color="#2da44e", penwidth=1.6',
-    "egress": 'color="#bf8700", style=dashed',
-    "attach": 'color="#57606a", arrowhead=none',
+    "route": f'color="{_LINK_COLORS["route"]}"',
+    "allow": f'color="{_LINK_COLORS["allow"]}", penwidth=1.6',
+    "egress": f'color="{_LINK_COLORS["egress"]}", style=dashed',
+    "attach": f'color="{_LINK_COLORS["attach"]}", arrowhead=none',
 }
 _GROUP_FILLS = {"vpc": "#f6f8fa", "subnet": "#eaeef2", "security_group": "#fff8c5"}
 _DOT_SHAPES = {"box": "box", "round": "ellipse", "cloud": "ellipse"}

@@ -79,6 +79,7 @@ _MERMAID_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _MERMAID_NODE = re.compile(r'^(\w+)(\(\["|\["|\(")(.*?)("\]\)|"\]|"\))$')
 _MERMAID_EDGE = re.compile(r'^(\w+) (-->|==>|-\.->|---)(?:\|"([^"]*)"\|)? (\w+)$')
 _MERMAID_SUBGRAPH = re.compile(r'^subgraph (\w+)\["([^"]*)"\]$')
+_MERMAID_LINK_STYLE = re.compile(r"^linkStyle (\d+(?:,\d+)*) stroke:#[0-9a-f]{6}$")
 
 
 def mermaid_structure(text: str) -> tuple[set[str], list[tuple[str, str, str]]]:
@@ -87,7 +88,7 @@ def mermaid_structure(text: str) -> tuple[set[str], list[tuple[str, str, str]]]:
     lines = text.splitlines()
     assert lines[0] == "flowchart TB"
     declared: list[str] = []
-    edges, depth = [], 0
+    edges, depth, styled = [], 0, []
     for line in (line.strip() for line in lines[1:]):
         if line == "end":
             depth -= 1
@@ -97,12 +98,15 @@ def mermaid_structure(text: str) -> tuple[set[str], list[tuple[str, str, str]]]:
             depth += 1
         elif match := _MERMAID_EDGE.match(line):
             edges.append((match.group(1), match.group(3) or "", match.group(4)))
+        elif match := _MERMAID_LINK_STYLE.match(line):
+            styled += [int(index) for index in match.group(1).split(",")]
         elif match := _MERMAID_NODE.match(line):
             assert '"' not in match.group(3), line
             declared.append(match.group(1))
         else:
             pytest.fail(f"not Mermaid flowchart syntax we write: {line!r}")
     assert depth == 0, "unclosed subgraph"
+    assert sorted(styled) == list(range(len(edges))), "linkStyle indices are the edges, each once"
     assert len(declared) == len(set(declared)), "an id declared twice"
     for name in declared:
         assert _MERMAID_ID.match(name) and name not in ("end", "subgraph", "graph", "flowchart"), name
