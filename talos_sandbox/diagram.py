@@ -38,7 +38,12 @@ _ROUTE_TARGETS = (
 # nftables `oifname "wg0" masquerade`: the NAT leaves through a WireGuard tunnel.
 _MASQUERADE_INTO_TUNNEL = re.compile(r'oifname\s+"?wg[0-9]+"?\s+masquerade')
 _RULE_PEERS = ("referenced_security_group_id", "cidr_ipv4", "cidr_ipv6", "prefix_list_id")
-_ICMP_TYPES = {("icmp", 0): "echo reply", ("icmp", 3): "unreachable", ("icmp", 8): "echo", ("icmp", 11): "time exceeded"}
+_ICMP_TYPES = {
+    ("icmp", 0): "echo reply",
+    ("icmp", 3): "unreachable",
+    ("icmp", 8): "echo",
+    ("icmp", 11): "time exceeded",
+}
 _PROTOCOL_NAMES = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 
 INTERNET = "internet"
@@ -241,11 +246,13 @@ def _network(b: _Builder) -> None:
             label = f"subnet {plain(subnet.get('id', _short_name(subnet)))} (existing)"
         else:
             ipv6 = " + IPv6 /64" if subnet.get("ipv6_cidr_block") else ""
-            label = f"{_short_name(subnet).rsplit('/', 1)[-1]} {subnet.get('cidr_block', '')}{ipv6}, {subnet.get('availability_zone', '')}"
+            name = _short_name(subnet).rsplit("/", 1)[-1]
+            label = f"{name} {subnet.get('cidr_block', '')}{ipv6}, {subnet.get('availability_zone', '')}"
         b.add_group(address, label.strip(", "), b.resolve(subnet.get("vpc_id")) or sole_vpc)
     for address, gateway in b.of_type("aws_internet_gateway", data=True):
         existing = " (existing)" if address.startswith("data.") else ""
-        gateway_id = b.add_box(address, f"internet gateway{existing}", b.resolve(gateway.get("vpc_id")) or sole_vpc, "round")
+        parent = b.resolve(gateway.get("vpc_id")) or sole_vpc
+        gateway_id = b.add_box(address, f"internet gateway{existing}", parent, "round")
         b.link(INTERNET, gateway_id, "", "attach")
 
 
@@ -271,13 +278,18 @@ def _interfaces_and_instances(b: _Builder) -> None:
         b.element[address] = eni_box
         b.drawn.add(address)
         machine = template.get("instance_type", "")
-        groups = [(a, g) for a, g in b.of_type("aws_autoscaling_group") if b.resolve(g.get("launch_template", {}).get("id")) == eni_box]
+        groups = [
+            (group_address, group)
+            for group_address, group in b.of_type("aws_autoscaling_group")
+            if b.resolve(group.get("launch_template", {}).get("id")) == eni_box
+        ]
         box = b.boxes[eni_box]
         for group_address, group in groups:
             b.element[group_address] = eni_box
             b.drawn.add(group_address)
             size = f"{group.get('min_size')}..{group.get('max_size')}"
-            box = Box(box.id, f"{group.get('name', _short_name(group))}: Auto Scaling group ({size}) x {machine}\n{box.label}", box.parent, box.shape)
+            heading = f"{group.get('name', _short_name(group))}: Auto Scaling group ({size}) x {machine}"
+            box = Box(box.id, f"{heading}\n{box.label}", box.parent, box.shape)
         b.boxes[eni_box] = box
         _bastion_egress(b, eni_box, _boot_script(template))
     for address, eip in b.of_type("aws_eip"):
@@ -290,7 +302,7 @@ def _interfaces_and_instances(b: _Builder) -> None:
         addresses = [instance.get("private_ip")] + list(instance.get("secondary_private_ips", []))
         ip_text = ", ".join(a for a in addresses if a) or "DHCP"
         disk = instance.get("root_block_device", {})
-        disk_text = f", {disk['volume_size']} GB {disk.get('volume_type', '')}".rstrip() if disk.get("volume_size") else ""
+        disk_text = f", {disk['volume_size']} GB {disk.get('volume_type', 'EBS')}" if disk.get("volume_size") else ""
         b.add_box(
             address,
             f"{name}\n{ip_text}\n{instance.get('instance_type', '')}{disk_text}",
@@ -439,7 +451,9 @@ def _merge_notes(lines: list[str]) -> list[str]:
         merged.setdefault(head, []).append(ports)
     inbound, outbound = "among members (ingress)", "among members (egress)"
     if inbound in merged and merged.get(outbound) == merged[inbound]:
-        merged = {("among members" if head == inbound else head): ports for head, ports in merged.items() if head != outbound}
+        merged = {
+            ("among members" if head == inbound else head): ports for head, ports in merged.items() if head != outbound
+        }
     return [f"{head}: {_join_ports(ports)}" for head, ports in merged.items()]
 
 
@@ -453,7 +467,9 @@ _MERMAID_ARROWS = {"route": "-->", "allow": "==>", "egress": "-.->", "attach": "
 
 def _mermaid_text(text: str) -> str:
     """Inside Mermaid's quoted labels: entity codes for quotes, <br/> for new lines."""
-    return text.replace("&", "&amp;").replace('"', "#quot;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
+    for raw, code in (("&", "&amp;"), ('"', "#quot;"), ("<", "&lt;"), (">", "&gt;"), ("\n", "<br/>")):
+        text = text.replace(raw, code)
+    return text
 
 
 def to_mermaid(diagram: Diagram) -> str:
@@ -502,7 +518,8 @@ def _dot_text(text: str) -> str:
 def to_dot(diagram: Diagram) -> str:
     lines = [
         "digraph sandbox {",
-        f'  graph [compound=true, rankdir=TB, newrank=true, fontname="Helvetica", fontsize=12, nodesep=0.35, ranksep=0.55, label="{_dot_text(diagram.title)}", labelloc=t];',
+        '  graph [compound=true, rankdir=TB, newrank=true, fontname="Helvetica", fontsize=12, nodesep=0.35,',
+        f'    ranksep=0.55, label="{_dot_text(diagram.title)}", labelloc=t];',
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=10];',
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
@@ -517,7 +534,8 @@ def to_dot(diagram: Diagram) -> str:
         for item in children.get(parent, []):
             if isinstance(item, Group):
                 lines.append(f"{indent}subgraph cluster_{item.id} {{")
-                lines.append(f'{indent}  label="{_dot_text(item.label)}"; style="rounded,filled"; fillcolor="{_GROUP_FILLS[item.kind]}"; color="#57606a";')
+                lines.append(f'{indent}  label="{_dot_text(item.label)}"; style="rounded,filled";')
+                lines.append(f'{indent}  fillcolor="{_GROUP_FILLS[item.kind]}"; color="#57606a";')
                 inner = emit(item.id, depth + 1)
                 members = [child.id for child in children.get(item.id, []) if isinstance(child, Box)]
                 if item.kind == "security_group" and len(members) > 1:
@@ -532,7 +550,8 @@ def to_dot(diagram: Diagram) -> str:
                 first = first or inner
             else:
                 fill = "#ddf4ff" if item.shape == "cloud" else "#ffffff"
-                lines.append(f'{indent}{item.id} [label="{_dot_text(item.label)}", shape={_DOT_SHAPES[item.shape]}, fillcolor="{fill}"];')
+                shape = _DOT_SHAPES[item.shape]
+                lines.append(f'{indent}{item.id} [label="{_dot_text(item.label)}", shape={shape}, fillcolor="{fill}"];')
                 first = first or item.id
         return first
 
@@ -582,7 +601,9 @@ def require_dot() -> str:
     """The path of Graphviz' `dot` program, or a clear error naming it."""
     dot = shutil.which("dot")
     if dot is None:
-        raise SandboxError("--format svg needs Graphviz's `dot` program on PATH (Debian/Ubuntu: apt-get install graphviz)")
+        raise SandboxError(
+            "--format svg needs Graphviz's `dot` program on PATH (Debian/Ubuntu: apt-get install graphviz)"
+        )
     return dot
 
 

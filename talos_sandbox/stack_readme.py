@@ -17,7 +17,7 @@ def _cell(value: object) -> str:
 
 
 def stack_readme(config: SandboxConfig, stack: dict) -> str:
-    bastion, network, schedule = config.bastion, config.network, config.schedule
+    bastion, network, schedule, backend = config.bastion, config.network, config.schedule, config.backend
     if bastion.ipv4_egress == "public_ipv4":
         egress = "Elastic IP"
     elif bastion.wireguard.has_peer:
@@ -34,7 +34,7 @@ def stack_readme(config: SandboxConfig, stack: dict) -> str:
         vpc=network.existing_vpc_id and f"existing {network.existing_vpc_id}" or f"{network.vpc_cidr} + Amazon IPv6",
         egress=egress,
         schedule=f"{schedule.start} .. {schedule.stop} ({schedule.timezone})" if schedule else "none: always on",
-        backend=f"S3 bucket {config.backend.s3_bucket}" if config.backend.s3_bucket else f"local ({config.backend.local_path})",
+        backend=f"S3 bucket {backend.s3_bucket}" if backend.s3_bucket else f"local ({backend.local_path})",
         mermaid=to_mermaid(build(stack, title=config.name)),
         nodes=[
             [
@@ -51,7 +51,8 @@ def stack_readme(config: SandboxConfig, stack: dict) -> str:
             for node in config.nodes
         ],
         findings=[
-            [_cell(f.rule.rule_id), _cell(f.rule.severity), _cell(f"`{f.field}`"), _cell(f.problem)] for f in lint(config)
+            [_cell(f.rule.rule_id), _cell(f.rule.severity), _cell(f"`{f.field}`"), _cell(f.problem)]
+            for f in lint(config)
         ],
         cost=cost,
     )

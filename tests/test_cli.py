@@ -146,7 +146,8 @@ def test_lint_json_and_sarif_keep_the_exit_codes(capsys):
     assert document["count"] > 0 and document["sandboxes"][0]["findings"][0]["id"] == "TSL001"
     assert main(["lint", "--format", "json", "--strict"]) == 1
     capsys.readouterr()
-    assert main(["lint", "--format", "sarif", "--strict", "--config", str(REPO_ROOT / "examples" / "cozy-demo.yaml")]) == 1
+    example = str(REPO_ROOT / "examples" / "cozy-demo.yaml")
+    assert main(["lint", "--format", "sarif", "--strict", "--config", example]) == 1
     log = json.loads(capsys.readouterr().out)
     assert log["version"] == "2.1.0" and log["runs"][0]["results"]
 

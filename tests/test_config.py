@@ -274,7 +274,10 @@ def test_schedule_is_validated():
 
 
 def test_field_line_finds_the_key_or_its_nearest_parent():
-    text = "name: lab\nbastion:\n  wireguard:\n    allowed_ips: [0.0.0.0/0]\nnodes:\n  - name: n1\n    instance_type: t4g.large\n"
+    text = (
+        "name: lab\nbastion:\n  wireguard:\n    allowed_ips: [0.0.0.0/0]\n"
+        "nodes:\n  - name: n1\n    instance_type: t4g.large\n"
+    )
     assert field_line(text, "bastion.wireguard.allowed_ips") == 4
     assert field_line(text, "bastion.wireguard.peer_endpoint") == 3, "unset: its parent's line"
     assert field_line(text, "nodes[0].instance_type") == 7

@@ -72,7 +72,8 @@ def _sarif_rule(rule: Rule) -> dict:
 
 
 def _location(result: LintResult, finding: Finding, texts: dict[str, str]) -> dict:
-    location: dict = {"logicalLocations": [{"fullyQualifiedName": f"{result.config.name}.{finding.field}", "kind": "member"}]}
+    logical = {"fullyQualifiedName": f"{result.config.name}.{finding.field}", "kind": "member"}
+    location: dict = {"logicalLocations": [logical]}
     if result.path is not None:
         # Code scanning shows a result only with a line; a field left at its default is
         # reported at the first line of the file.
