@@ -127,6 +127,13 @@ def _add_config_options(parser: argparse.ArgumentParser, out: bool = True) -> No
         parser.add_argument("--out", default="cdktf.out", metavar="DIR", help="output folder (default: cdktf.out)")
 
 
+def _add_format_option(parser: argparse.ArgumentParser, **formats: str) -> None:
+    """--format: each format with what it is; the first is the default."""
+    default = next(iter(formats))
+    described = ", ".join(f"{name} ({text})" for name, text in formats.items())
+    parser.add_argument("--format", choices=tuple(formats), default=default, help=f"{described}; default {default}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m talos_sandbox",
@@ -168,18 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(lint, out=False)
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any finding")
-    lint.add_argument(
-        "--format",
-        choices=("text", "json", "sarif"),
-        default="text",
-        help="text (default), json (stable keys, see README), or sarif (SARIF 2.1.0 for code scanning)",
+    _add_format_option(
+        lint, text="a report", json="stable keys, see README", sarif="SARIF 2.1.0 for code scanning"
     )
     lint.set_defaults(run=_lint)
 
     cost = commands.add_parser("cost", help="monthly cost: the schedule (or the design's 5 h/day) and always-on")
     _add_config_options(cost, out=False)
     cost.add_argument("--prices", metavar="FILE", help="price table (YAML/JSON) merged over the embedded one")
-    cost.add_argument("--format", choices=("text", "json"), default="text", help="text table (default) or json")
+    _add_format_option(cost, text="a table", json="stable keys, see README")
     cost.set_defaults(run=_cost)
 
     diagram = commands.add_parser(
@@ -188,12 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Synthesizes into a scratch folder (cdktf.out is not touched) and draws the result.",
     )
     diagram.add_argument("--config", metavar="FILE", help="sandbox config (YAML). Default: the embedded design.")
-    diagram.add_argument(
-        "--format",
-        choices=("mermaid", "svg", "dot"),
-        default="mermaid",
-        help="mermaid (default, as in the stack's README.md), dot, or svg (needs Graphviz' dot)",
-    )
+    _add_format_option(diagram, mermaid="as in the stack's README.md", svg="needs Graphviz' dot", dot="Graphviz DOT")
     diagram.set_defaults(run=_diagram)
 
     next_steps = commands.add_parser("next-steps", help="the operator runbook after synth: apply, reach, install, bootstrap")
