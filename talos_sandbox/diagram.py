@@ -466,8 +466,9 @@ _MERMAID_ARROWS = {"route": "-->", "allow": "==>", "egress": "-.->", "attach": "
 
 
 def _mermaid_text(text: str) -> str:
-    """Inside Mermaid's quoted labels: entity codes for quotes, <br/> for new lines."""
-    for raw, code in (("&", "&amp;"), ('"', "#quot;"), ("<", "&lt;"), (">", "&gt;"), ("\n", "<br/>")):
+    """Inside Mermaid's quoted labels: Mermaid's entity codes for what would end or break
+    the label, <br/> for new lines."""
+    for raw, code in (("#", "#35;"), ('"', "#quot;"), ("&", "#38;"), ("<", "#60;"), (">", "#62;"), ("\n", "<br/>")):
         text = text.replace(raw, code)
     return text
 

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from talos_sandbox.config import default_config
-from talos_sandbox.diagram import build, node_id, to_dot, to_mermaid
+from talos_sandbox.diagram import Box, Diagram, Group, Link, build, node_id, to_dot, to_mermaid
 
 from .conftest import PUBLIC_IPV4, WIREGUARD, make_config, resources_of
 
@@ -200,3 +200,20 @@ def test_nodes_without_user_data_an_ami_data_source_and_a_new_rule(default_stack
 
 def test_diagram_is_deterministic(default_stack):
     assert to_dot(build(default_stack)) == to_dot(build(copy.deepcopy(default_stack)))
+
+
+def test_labels_are_escaped_for_both_writers():
+    tricky = 'a "quoted" <name> & #1\nsecond line'
+    diagram = Diagram(
+        "t",
+        (Group("g", tricky, None, "vpc"),),
+        (Box("a", tricky, "g"), Box("b", "b", None)),
+        (Link("a", "b", tricky, "route"),),
+        (),
+    )
+    text = to_mermaid(diagram)
+    mermaid_structure(text)
+    assert "#quot;quoted#quot; #60;name#62; #38; #35;1<br/>second line" in text
+    result = subprocess.run([require_dot(), "-Tsvg"], input=to_dot(diagram), capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "&quot;quoted&quot; &lt;name&gt; &amp; #1" in result.stdout
