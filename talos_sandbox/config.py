@@ -775,3 +775,28 @@ def _describe(exc: ValidationError, source: str) -> str:
             suffix = "" if quotes_value or isinstance(shown, (dict, list)) else f" (got {shown!r})"
             lines.append(f"{location or 'config'}: {error['msg']}{suffix}")
     return f"{source}: invalid config:\n  " + "\n  ".join(lines)
+
+
+def field_line(text: str, field: str) -> int | None:
+    """The 1-based line in a YAML document where `field` (`bastion.ssh_ipv6_cidrs[0]`) is
+    set, or where its nearest configured parent is; None when not even its top key is."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        if isinstance(node, yaml.MappingNode) and not part.startswith("["):
+            match = next(((key, value) for key, value in node.value if key.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and part.startswith("["):
+            index = int(part[1:-1])
+            if index >= len(node.value):
+                break
+            node = node.value[index]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -172,3 +172,25 @@ def format_estimate(estimate: CostEstimate) -> str:
             line(total),
         ]
     )
+
+
+def estimate_record(estimate: CostEstimate) -> dict:
+    """The estimate for `cost --format json`; amounts rounded to cents, like the table."""
+    scheduled, always_on = estimate.totals
+    return {
+        "name": estimate.name,
+        "region": estimate.region,
+        "currency": estimate.currency,
+        "prices_as_of": estimate.as_of,
+        "scenario": estimate.scenario,
+        "lines": [
+            {
+                "item": line.item,
+                "quantity": line.quantity,
+                "scheduled": round(line.scheduled, 2),
+                "always_on": round(line.always_on, 2),
+            }
+            for line in estimate.lines
+        ],
+        "total": {"scheduled": round(scheduled, 2), "always_on": round(always_on, 2)},
+    }

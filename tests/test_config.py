@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from talos_sandbox.config import default_config, load_config, parse_config
+from talos_sandbox.config import default_config, field_line, load_config, parse_config
 from talos_sandbox.errors import SandboxError
 
 from .conftest import REPO_ROOT
@@ -311,3 +311,16 @@ def test_cozystack_names_and_service_range():
     )
     assert "wider than /12" in rejected(with_nodes(NODE, cozystack={"service_cidr": "10.96.0.0/11"}))
     assert "bundle_name" in rejected(with_nodes(NODE, cozystack={"bundle_name": "paas-hosted"}))
+
+
+def test_field_line_finds_the_key_or_its_nearest_parent():
+    text = (
+        "name: lab\nbastion:\n  wireguard:\n    allowed_ips: [0.0.0.0/0]\n"
+        "nodes:\n  - name: n1\n    instance_type: t4g.large\n"
+    )
+    assert field_line(text, "bastion.wireguard.allowed_ips") == 4
+    assert field_line(text, "bastion.wireguard.peer_endpoint") == 3, "unset: its parent's line"
+    assert field_line(text, "nodes[0].instance_type") == 7
+    assert field_line(text, "nodes[3].instance_type") == 5
+    assert field_line(text, "talos.images.gateway") is None
+    assert field_line("key: [unclosed", "key") is None

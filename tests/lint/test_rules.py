@@ -92,6 +92,7 @@ def test_rules_have_stable_ids_reasons_sources_and_fixes():
     for rule in RULES:
         assert rule.rule_id.startswith("TSL") and len(rule.rule_id) == 6
         assert rule.reason and rule.source and rule.fix and rule.title
+        assert rule.severity in ("error", "warning")
 
 
 def test_the_default_reports_the_designs_real_problems():
