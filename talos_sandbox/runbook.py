@@ -105,10 +105,11 @@ def _ipv4_egress(config: SandboxConfig) -> Step:
         )
     return Step(
         "ipv4-egress",
-        "Give the bastion its WireGuard key (read at boot; never in user-data or state)",
+        "Before the first apply: put the bastion's WireGuard key in SSM (read at boot; never in user-data or state)",
         notes=(
             "Give the public key the first command prints to your peer.",
-            "Then replace the bastion once (the last command).",
+            "The first bastion reads the key when it boots, so no instance refresh is needed. If you change the key "
+            f"later: aws autoscaling start-instance-refresh --auto-scaling-group-name {config.name}-bastion",
         ),
         commands=(
             Command("wg genkey | tee bastion.key | wg pubkey"),
@@ -116,24 +117,47 @@ def _ipv4_egress(config: SandboxConfig) -> Step:
                 f"aws ssm put-parameter --region {config.region} --type SecureString \\\n"
                 f"  --name {config.wireguard_key_parameter} --value \"$(cat bastion.key)\" --overwrite"
             ),
-            Command(f"aws autoscaling start-instance-refresh --auto-scaling-group-name {config.name}-bastion"),
         ),
     )
 
 
+def _key_before_apply(config: SandboxConfig) -> bool:
+    return config.bastion.ipv4_egress == "wireguard" and config.bastion.wireguard.has_peer
+
+
 def _reach_bastion(config: SandboxConfig) -> Step:
+    region = config.region
     commands = [
         Command(
-            f"aws ssm start-session --region {config.region} --target \"$(aws ec2 describe-instances \\\n"
-            f"  --region {config.region} --filters Name=network-interface.network-interface-id,"
-            "Values=$(terraform output -raw bastion_eni_id) \\\n"
-            "  --query 'Reservations[0].Instances[0].InstanceId' --output text)\""
+            f"BASTION=$(aws ec2 describe-instances --region {region} \\\n"
+            "  --filters Name=network-interface.network-interface-id,Values=$(terraform output -raw bastion_eni_id) "
+            "Name=instance-state-name,Values=running \\\n"
+            "  --query 'Reservations[0].Instances[0].InstanceId' --output text)"
         )
     ]
-    notes = ["Session Manager (the first command)."]
+    notes = ["The bastion has no public IPv4: SSH goes over IPv6 (the security group admits bastion.ssh_ipv6_cidrs)."]
     if config.bastion.ssh_ipv6_cidrs:
-        commands.append(Command("ssh ec2-user@$(terraform output -raw bastion_ipv6)"))
-        notes.append("Or SSH over IPv6 (the second).")
+        if config.bastion.ssh_public_keys:
+            notes.append("SSH with a key from bastion.ssh_public_keys: the `ssh` command.")
+            commands.append(Command("ssh ec2-user@$(terraform output -raw bastion_ipv6)"))
+        notes.append(
+            "EC2 Instance Connect: `send-ssh-public-key` pushes your key for 60 seconds through the AWS API, "
+            "the `ssh` after it uses that minute."
+        )
+        commands.append(
+            Command(
+                f"aws ec2-instance-connect send-ssh-public-key --region {region} --instance-id \"$BASTION\" \\\n"
+                "  --instance-os-user ec2-user --ssh-public-key file://$HOME/.ssh/id_ed25519.pub \\\n"
+                "  && ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)"
+            )
+        )
+    else:
+        notes.append("SSH and EC2 Instance Connect need bastion.ssh_ipv6_cidrs (empty: only Session Manager).")
+    notes.append(
+        "Session Manager: the agent is set to its dual-stack endpoints (agent 3.3.3270.0 and later); "
+        "with IPv4 egress up it works either way."
+    )
+    commands.append(Command(f"aws ssm start-session --region {region} --target \"$BASTION\""))
     notes.append(
         "Install talosctl and kubectl there; the nodes' Talos API (50000) and Kubernetes API (6443) accept the bastion."
     )
@@ -143,8 +167,22 @@ def _reach_bastion(config: SandboxConfig) -> Step:
 def _watch_nodes(config: SandboxConfig) -> Step:
     return Step(
         "watch-nodes",
-        "Watch each node install Talos (serial console; it ends in maintenance mode)",
+        "Watch each node reach Talos maintenance mode (from the bastion)",
+        notes=(
+            "A node installs from talos-sandbox-install.service; until the bastion's NAT is up it keeps trying.",
+            "The EC2 serial console shows the Amazon Linux stage; after the reboot the arm64 Talos image may write "
+            "to ttyAMA0 only, so the console can stay silent. The Talos API answering on port 50000 is the sign: "
+            "each command waits for its node (Ctrl-C to stop).",
+        ),
         commands=tuple(
+            Command(
+                f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
+                f"echo '{node.name}: Talos maintenance mode'",
+                node=node.name,
+            )
+            for node in config.nodes
+        )
+        + tuple(
             Command(
                 f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
                 f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
@@ -272,9 +310,9 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
 
 
 def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
-    steps = [
-        _deploy(stack_dir),
-        _ipv4_egress(config),
+    egress = _ipv4_egress(config)
+    steps = [egress, _deploy(stack_dir)] if _key_before_apply(config) else [_deploy(stack_dir), egress]
+    steps += [
         _reach_bastion(config),
         _watch_nodes(config),
         _configure_talos(config),

@@ -61,9 +61,11 @@ def test_steps_in_order_with_stable_ids():
     base = ["deploy", "ipv4-egress", "reach-bastion", "watch-nodes", "configure-talos", "bootstrap"]
     cozystack = ["install-cozystack", "cozystack-health"]
     # Every config here keeps a loadbalancer.mode with a step (the default metallb-l2's is a warning).
+    # With a tunnel, the key goes into SSM before the first apply, so the first bastion reads it.
+    key_first = ["ipv4-egress", "deploy", *base[2:]]
     assert ids == {
         "default": base + cozystack + ["service-addresses"],
-        "tunnel-and-secondary-ips": base + cozystack + ["service-addresses"],
+        "tunnel-and-secondary-ips": key_first + cozystack + ["service-addresses"],
         "workers-cozystack-off": base + ["service-addresses"],
         "workers": base + cozystack + ["service-addresses"],
     }
@@ -150,7 +152,7 @@ def test_runbook_with_tunnel_and_secondary_ips():
     config = CONFIGS["tunnel-and-secondary-ips"]
     text = next_steps(config, "out")
     assert "--name /cozy-demo/wireguard/private-key" in text
-    assert "ssh ec2-user@$(terraform output -raw bastion_ipv6)" in text
+    assert "ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)" in text, "Instance Connect over IPv6"
     assert "spec.addresses: [10.10.0.200/32, 10.10.0.201/32]" in text
     assert "kubernetes.io/hostname=talos-gateway-1" in text
     commands = [c.run for c in step(runbook(config, "out"), "service-addresses").commands]
@@ -173,3 +175,34 @@ def test_per_node_commands_are_grouped_by_node(monkeypatch):
         ("talos-compute-2", "gen"), ("talos-compute-3", "gen"),
     ]  # fmt: skip
     assert next_steps(config, "out").count("   # talos-gateway-1\n") == 2  # watch and configure steps
+
+
+def test_wireguard_key_before_apply_without_instance_refresh():
+    book = runbook(CONFIGS["tunnel-and-secondary-ips"], "out")
+    key = step(book, "ipv4-egress")
+    assert "Before the first apply" in key.title
+    assert [c.run.split()[:3] for c in key.commands] == [["wg", "genkey", "|"], ["aws", "ssm", "put-parameter"]]
+    assert not any("start-instance-refresh" in c.run for c in key.commands), "only a note, for a later key change"
+
+
+def test_every_way_into_the_bastion():
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb me@laptop"
+    open_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [key]})
+    commands = [c.run for c in step(runbook(open_ssh, "out"), "reach-bastion").commands]
+    assert commands[0].startswith("BASTION=$(aws ec2 describe-instances")
+    assert "ssh ec2-user@$(terraform output -raw bastion_ipv6)" in commands
+    [connect] = [c for c in commands if "ec2-instance-connect send-ssh-public-key" in c]
+    assert '--instance-id "$BASTION"' in connect and connect.endswith("ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)")
+    assert commands[-1] == 'aws ssm start-session --region eu-west-1 --target "$BASTION"'
+    closed = step(runbook(default_config(), "out"), "reach-bastion")
+    assert [c.run.split()[:3] for c in closed.commands][1:] == [["aws", "ssm", "start-session"]]
+    assert any("need bastion.ssh_ipv6_cidrs" in note for note in closed.notes)
+
+
+def test_each_node_is_watched_through_its_talos_api():
+    config = default_config()
+    watch = step(runbook(config, "out"), "watch-nodes")
+    for node in config.nodes:
+        [api] = [c.run for c in watch.commands if c.node == node.name and "talosctl" in c.run]
+        assert api.startswith(f"until talosctl get disks --insecure -n {node.private_ip} ")
+    assert any("50000" in note for note in watch.notes)
