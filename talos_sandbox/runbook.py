@@ -175,20 +175,20 @@ def _watch_nodes(config: SandboxConfig) -> Step:
             "each command waits for its node (Ctrl-C to stop).",
         ),
         commands=tuple(
-            Command(
-                f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
-                f"echo '{node.name}: Talos maintenance mode'",
-                node=node.name,
-            )
+            command
             for node in config.nodes
-        )
-        + tuple(
-            Command(
-                f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
-                f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
-                node=node.name,
+            for command in (
+                Command(
+                    f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
+                    f"echo '{node.name}: Talos maintenance mode'",
+                    node=node.name,
+                ),
+                Command(
+                    f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
+                    f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
+                    node=node.name,
+                ),
             )
-            for node in config.nodes
         ),
     )
 
