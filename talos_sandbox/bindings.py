@@ -68,6 +68,7 @@ from cdktf_cdktf_provider_aws.autoscaling_group import (  # noqa: F401
 )
 from cdktf_cdktf_provider_aws.autoscaling_schedule import AutoscalingSchedule  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
+from cdktf_cdktf_provider_aws.data_aws_ami import DataAwsAmi, DataAwsAmiFilter  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_internet_gateway import (  # noqa: F401
     DataAwsInternetGateway,

@@ -29,6 +29,19 @@ def apply_config_command(config: SandboxConfig, node: NodeConfig) -> str:
     )
 
 
+def upgrade_command(config: SandboxConfig, node: NodeConfig) -> str | None:
+    """talos-ami only: move the node from the AMI's stock Talos to its role image.
+
+    Run after bootstrap: without --force, Talos upgrades a control-plane node only
+    through etcd (a lock and a quorum check), and etcd runs only after bootstrap. No
+    --preserve: the flag is gone since Talos 1.8, which always keeps EPHEMERAL
+    (siderolabs/talos#10172; the v1.11 CLI reference lists no such flag).
+    """
+    if config.talos.install_method != "talos-ami":
+        return None
+    return f"talosctl upgrade -n {node.private_ip} -e {node.private_ip} --image {config.node_image(node)}"
+
+
 def next_steps(config: SandboxConfig, stack_dir: str) -> str:
     return render(
         "next-steps.txt.j2",
@@ -36,6 +49,7 @@ def next_steps(config: SandboxConfig, stack_dir: str) -> str:
         stack_dir=stack_dir,
         secrets_file=SECRETS_FILE,
         commands={node.name: apply_config_command(config, node) for node in config.nodes},
+        upgrades={node.name: upgrade_command(config, node) for node in config.nodes},
         endpoint=control_plane_endpoint(config),
         first_control_plane=first_control_plane(config),
     )
