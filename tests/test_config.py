@@ -319,3 +319,9 @@ def test_talos_ami_root_volume_holds_the_amis_snapshot():
     message = rejected(with_nodes({**NODE, "root_volume_gb": 12}, talos=AMI))
     assert "nodes[0].root_volume_gb: 12 GB" in message
     assert parse_config(with_nodes(NODE, node_defaults={"root_volume_gb": 16})).talos.install_method == "boot-to-talos"
+
+
+def test_talos_ami_example_uses_the_lookup():
+    config = load_config(REPO_ROOT / "examples" / "talos-ami.yaml")
+    assert config.talos.install_method == "talos-ami" and config.talos.ami_id is None
+    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"

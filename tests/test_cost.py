@@ -81,3 +81,11 @@ def test_table_reads_in_a_terminal():
     assert lines_[2].split()[:2] == ["item", "quantity"] and "always on" in lines_[2]
     assert lines_[-1].startswith("total / month") and lines_[-1].endswith("109.53")
     assert max(len(line) for line in lines_[2:]) < 120
+
+
+def test_ami_method_costs_the_same_and_says_so():
+    prices = load_prices(None)
+    ami = estimate(make_config(talos={"install_method": "talos-ami"}), prices)
+    boot = estimate(default_config(), prices)
+    assert ami.lines == boot.lines and boot.notes == ()
+    assert "install method talos-ami: the same instances and volumes" in format_estimate(ami)

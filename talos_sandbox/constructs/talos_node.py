@@ -7,9 +7,12 @@ into maintenance mode (the runbook then upgrades it to the role image).
 No Auto Scaling group: nodes are launched explicitly at fixed addresses. The instance
 depends on the route through the bastion (the install downloads from GitHub and GHCR,
 which are IPv4 only). User-data runs once, at first boot, so a change to it replaces
-the instance (`user_data_replace_on_change`; switching the method adds or drops it, so
-that replaces the node too); a newer AMI does not (`ignore_changes = [ami]`), because
-after the first boot the disk holds Talos, which is upgraded in place, not relaunched.
+the instance (`user_data_replace_on_change`); a newer AMI does not (`ignore_changes =
+[ami]`), because after the first boot the disk holds Talos, which is upgraded in place,
+not relaunched. Switching the install method replaces the node through a
+`terraform_data` holding the method (`replace_triggered_by`): the AMI change is ignored,
+and dropping user-data from the configuration is no change to the provider, which
+keeps the instance's last user-data.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ class TalosNode(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
         super().__init__(scope, construct_id)
         tags = {**name_tag(props.name, props.hostname), "Role": props.role}
+        install_method = tf.DataResource(self, "install-method", input={"method": props.install_method})
         self.instance = tf.Instance(
             self,
             "instance",
@@ -137,7 +141,10 @@ class TalosNode(Construct):
                 delete_on_termination=True,
                 tags=tags,
             ),
-            lifecycle={"ignore_changes": ["ami"]},
+            lifecycle=tf.TerraformResourceLifecycle(
+                ignore_changes=["ami"],
+                replace_triggered_by=[f"terraform_data.{install_method.friendly_unique_id}"],  # a bare reference in JSON
+            ),
             depends_on=list(props.depends_on),
             tags=tags,
         )
