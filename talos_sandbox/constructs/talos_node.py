@@ -11,8 +11,8 @@ the instance (`user_data_replace_on_change`); a newer AMI does not (`ignore_chan
 [ami]`), because after the first boot the disk holds Talos, which is upgraded in place,
 not relaunched. Switching the install method replaces the node through a
 `terraform_data` holding the method (`replace_triggered_by`): the AMI change is ignored,
-and dropping user-data from the configuration is no change to the provider, which
-keeps the instance's last user-data.
+and dropping user-data does not trip `user_data_replace_on_change` (planned in place,
+measured on moto).
 """
 
 from __future__ import annotations
