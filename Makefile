@@ -42,11 +42,12 @@ test: $(SYNCED) $(NODE_TOOLS)
 	$(MAKE) --no-print-directory check TALOS_SANDBOX_TF_PLUGIN_DIR="$(TF_MIRROR)"
 
 # The policy gate: checkov on the synthesized JSON and on a plan made offline (moto),
-# for the default sandbox and for the example that turns every option on.
-GATE_STACKS := cozy-demo cozy-lab
+# for the default sandbox, for the example that turns every option on, and for the
+# talos-ami install method.
+GATE_STACKS := cozy-demo cozy-lab cozy-ami
 check: $(SYNCED)
 	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
-		--config examples/public-ipv4-scheduled.yaml 2>/dev/null
+		--config examples/public-ipv4-scheduled.yaml --config examples/talos-ami.yaml 2>/dev/null
 	for stack in $(GATE_STACKS); do \
 		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.json || exit 2; done
 	$(VENV_PYTHON) -m talos_sandbox check $(foreach s,$(GATE_STACKS),--stack reports/gate/stacks/$(s) --plan reports/plans/$(s).json)

@@ -31,6 +31,18 @@ from .instance_types import GRAVITON_FAMILIES, is_graviton
 # to install (Talos' system requirements name 10 GiB as the minimum).
 MIN_ROOT_VOLUME_GB = 10
 MAX_ROOT_VOLUME_GB = 16384  # gp3 limit
+# The official Talos AMIs: published by Sidero Labs' account (siderolabs/contrib:
+# examples/terraform/aws/main.tf, `owners = ["540036508848"] # Sidero Labs`), one per
+# release, region and architecture, named talos-<release>-<region>-<arch>, with a 20 GiB
+# root snapshot (siderolabs/talos: hack/cloud-image-uploader/aws.go); EC2 cannot launch
+# them on a smaller root volume.
+SIDERO_LABS_AMI_OWNER = "540036508848"
+TALOS_AMI_SNAPSHOT_GB = 20
+
+
+def official_talos_ami_name(release: str, region: str) -> str:
+    return f"talos-{release}-{region}-arm64"
+
 
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -38,6 +50,7 @@ _SSH_PUBLIC_KEY = re.compile(
     r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
     r" [A-Za-z0-9+/]+={0,3}( [^\n\r]*)?"
 )
+_TALOS_RELEASE = re.compile(r"v\d+\.\d+\.\d+")
 
 
 def field_error(field: str, problem: str) -> PydanticCustomError:
@@ -366,7 +379,28 @@ class TalosImages(_Model):
         return value
 
 
+def image_tag(image: str) -> str | None:
+    """The `vX.Y.Z` tag of an image reference, or None (no tag, or another kind of tag)."""
+    name = image.split("@")[0].rpartition("/")[2]
+    tag = name.partition(":")[2]
+    return tag if _TALOS_RELEASE.fullmatch(tag) else None
+
+
 class TalosConfig(_Model):
+    install_method: Literal["boot-to-talos", "talos-ami"] = Field(
+        "boot-to-talos",
+        description="How nodes get Talos: boot-to-talos (boot Amazon Linux 2023 and install the role image "
+        "over it) or talos-ami (launch the official Talos arm64 AMI, then `talosctl upgrade` to the role image).",
+    )
+    version: str | None = Field(
+        None,
+        description="Talos release of the official AMI (talos-ami only). Default: the tag the two images share.",
+    )
+    ami_id: str | None = Field(
+        None,
+        description="Launch the nodes from this AMI instead of looking up the official one (talos-ami only; "
+        "AMI ids are per region).",
+    )
     boot_to_talos_version: str = Field("v0.7.1", description="boot-to-talos release (v0.7.1 or later on arm64).")
     boot_to_talos_sha256: str | None = Field(
         None,
@@ -402,6 +436,45 @@ class TalosConfig(_Model):
         if not re.fullmatch(r"/dev/[a-z0-9]+", value):
             raise PydanticCustomError("disk", "'{value}' is not a whole-disk device like /dev/nvme0n1", {"value": value})
         return value
+
+    @field_validator("version")
+    @classmethod
+    def _talos_release(cls, value: str | None) -> str | None:
+        if value is not None and not _TALOS_RELEASE.fullmatch(value):
+            raise PydanticCustomError("version", "'{value}' is not a Talos release like v1.11.6", {"value": value})
+        return value
+
+    @field_validator("ami_id")
+    @classmethod
+    def _ami_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"ami-([0-9a-f]{8}|[0-9a-f]{17})", value):
+            raise PydanticCustomError("ami_id", "'{value}' is not an AMI id (ami-...)", {"value": value})
+        return value
+
+    @model_validator(mode="after")
+    def _method_keys(self) -> TalosConfig:
+        if self.install_method == "boot-to-talos":
+            for key in ("version", "ami_id"):
+                if getattr(self, key) is not None:
+                    raise field_error(f"talos.{key}", "only used with talos.install_method talos-ami")
+        elif self.ami_id is None and self.ami_version is None:
+            raise field_error(
+                "talos.version",
+                "required with install_method talos-ami when talos.images.gateway and .compute do not share "
+                "one release tag (vX.Y.Z) to take it from",
+            )
+        return self
+
+    @property
+    def images_version(self) -> str | None:
+        """The release tag both role images carry, if they carry the same one."""
+        tags = {image_tag(self.images.gateway), image_tag(self.images.compute)}
+        return tags.pop() if len(tags) == 1 else None
+
+    @property
+    def ami_version(self) -> str | None:
+        """The Talos release of the official AMI the nodes launch from (talos-ami)."""
+        return self.version or self.images_version
 
 
 # --- load balancer addresses ---------------------------------------------------------
@@ -659,6 +732,14 @@ class SandboxConfig(_Model):
             if address in owners:
                 raise field_error(field, f"{address} is already used by {owners[address]}")
             owners[address] = field
+        if self.talos.install_method == "talos-ami":
+            for field, size in self._root_volume_fields():
+                if size < TALOS_AMI_SNAPSHOT_GB:
+                    raise field_error(
+                        field,
+                        f"{size} GB is smaller than the official Talos AMI's {TALOS_AMI_SNAPSHOT_GB} GiB root "
+                        "snapshot (install_method talos-ami); EC2 cannot launch it on less",
+                    )
         names: dict[str, int] = {}
         for index, node in enumerate(self.nodes):
             if node.name in names:
@@ -667,6 +748,15 @@ class SandboxConfig(_Model):
                 )
             names[node.name] = index
         return self
+
+    def _root_volume_fields(self) -> list[tuple[str, int]]:
+        """(config field, size) for every root volume size that some node uses."""
+        fields = {
+            (f"nodes[{index}].root_volume_gb" if node.root_volume_gb else "node_defaults.root_volume_gb"):
+            self.node_root_volume_gb(node)
+            for index, node in enumerate(self.nodes)
+        }
+        return list(fields.items())
 
     # Derived values, so that every construct reads them the same way.
 
@@ -697,6 +787,12 @@ class SandboxConfig(_Model):
 
     def node_root_volume_gb(self, node: NodeConfig) -> int:
         return node.root_volume_gb or self.node_defaults.root_volume_gb
+
+    @property
+    def talos_ami_name(self) -> str | None:
+        """The name of the official Talos arm64 AMI for talos.ami_version in this region."""
+        release = self.talos.ami_version
+        return official_talos_ami_name(release, self.region) if release else None
 
     def node_image(self, node: NodeConfig) -> str:
         return getattr(self.talos.images, node.role)

@@ -66,6 +66,19 @@ def apply_config_command(config: SandboxConfig, node: NodeConfig) -> str:
 NODE_COMMANDS: tuple[Callable[[SandboxConfig, NodeConfig], str | None], ...] = (apply_config_command,)
 
 
+def upgrade_command(config: SandboxConfig, node: NodeConfig) -> str | None:
+    """talos-ami only: move the node from the AMI's stock Talos to its role image.
+
+    Run after bootstrap: without --force, Talos upgrades a control-plane node only
+    through etcd (a lock and a quorum check), and etcd runs only after bootstrap. No
+    --preserve: the flag is gone since Talos 1.8, which always keeps EPHEMERAL
+    (siderolabs/talos#10172; the v1.11 CLI reference lists no such flag).
+    """
+    if config.talos.install_method != "talos-ami":
+        return None
+    return f"talosctl upgrade -n {node.private_ip} -e {node.private_ip} --image {config.node_image(node)}"
+
+
 def node_commands(config: SandboxConfig, node: NodeConfig) -> tuple[Command, ...]:
     found = (command(config, node) for command in NODE_COMMANDS)
     return tuple(Command(run, node=node.name) for run in found if run is not None)
@@ -165,31 +178,52 @@ def _reach_bastion(config: SandboxConfig) -> Step:
 
 
 def _watch_nodes(config: SandboxConfig) -> Step:
+    from_ami = config.talos.install_method == "talos-ami"
+
+    def commands(node: NodeConfig) -> tuple[Command, ...]:
+        maintenance = Command(
+            f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
+            f"echo '{node.name}: Talos maintenance mode'",
+            node=node.name,
+        )
+        console = Command(
+            f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
+            f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
+            node=node.name,
+        )
+        return (maintenance,) if from_ami else (maintenance, console)
+
+    if from_ami:
+        notes = (
+            f"Each node boots the official Talos AMI ({config.talos.ami_id or config.talos_ami_name}) straight into "
+            "maintenance mode at its ENI's address (DHCP); the upgrade after bootstrap moves it to its role image.",
+        )
+    else:
+        notes = (
+            "A node installs from talos-sandbox-install.service; until the bastion's NAT is up it keeps trying.",
+            "The EC2 serial console shows the Amazon Linux stage; after the reboot the arm64 Talos image may write "
+            "to ttyAMA0 only, so the console can stay silent.",
+        )
+    notes += ("The Talos API answering on port 50000 is the sign: each command waits for its node (Ctrl-C to stop).",)
     return Step(
         "watch-nodes",
         "Watch each node reach Talos maintenance mode (from the bastion)",
+        notes=notes,
+        commands=tuple(command for node in config.nodes for command in commands(node)),
+    )
+
+
+def _upgrade_nodes(config: SandboxConfig) -> Step:
+    return Step(
+        "upgrade-nodes",
+        "Move each node from the AMI's stock Talos to its role image",
         notes=(
-            "A node installs from talos-sandbox-install.service; until the bastion's NAT is up it keeps trying.",
-            "The EC2 serial console shows the Amazon Linux stage; after the reboot the arm64 Talos image may write "
-            "to ttyAMA0 only, so the console can stay silent. The Talos API answering on port 50000 is the sign: "
-            "each command waits for its node (Ctrl-C to stop).",
+            "install.image in the patch is used only by an install, and the AMI came installed. One node at a time: "
+            "each command waits for its node to come back.",
+            "After bootstrap, because Talos upgrades a control-plane node only through etcd's quorum check. "
+            "No --preserve: gone since Talos 1.8, which keeps the EPHEMERAL partition on every upgrade.",
         ),
-        commands=tuple(
-            command
-            for node in config.nodes
-            for command in (
-                Command(
-                    f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
-                    f"echo '{node.name}: Talos maintenance mode'",
-                    node=node.name,
-                ),
-                Command(
-                    f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
-                    f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
-                    node=node.name,
-                ),
-            )
-        ),
+        commands=tuple(Command(upgrade_command(config, node), node=node.name) for node in config.nodes),
     )
 
 
@@ -318,6 +352,8 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
         _configure_talos(config),
         _bootstrap(config),
     ]
+    if config.talos.install_method == "talos-ami":
+        steps.append(_upgrade_nodes(config))
     if config.cozystack.enabled:
         steps += [_install_cozystack(config), _cozystack_health(config)]
     service_addresses = _service_addresses(config)

@@ -324,3 +324,57 @@ def test_field_line_finds_the_key_or_its_nearest_parent():
     assert field_line(text, "nodes[3].instance_type") == 5
     assert field_line(text, "talos.images.gateway") is None
     assert field_line("key: [unclosed", "key") is None
+
+
+AMI = {"install_method": "talos-ami"}
+
+
+def test_talos_ami_release_follows_the_images_tag():
+    config = parse_config(with_nodes(NODE, talos=AMI))
+    assert config.talos.version is None and config.talos.ami_version == "v1.11.6"
+    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"
+    pinned = parse_config(with_nodes(NODE, region="us-east-2", talos={**AMI, "version": "v1.11.5"}))
+    assert pinned.talos_ami_name == "talos-v1.11.5-us-east-2-arm64"
+
+
+@pytest.mark.parametrize(
+    ("talos", "field", "problem"),
+    [
+        ({**AMI, "version": "1.11.6"}, "talos.version", "'1.11.6' is not a Talos release like v1.11.6"),
+        ({**AMI, "ami_id": "ami-12345"}, "talos.ami_id", "'ami-12345' is not an AMI id (ami-...)"),
+        ({**AMI, "ami_id": "AMI-0123456789ABCDEF0"}, "talos.ami_id", "is not an AMI id"),
+        ({"install_method": "pxe"}, "talos.install_method", "'boot-to-talos' or 'talos-ami'"),
+        ({"ami_id": "ami-0123456789abcdef0"}, "talos.ami_id", "only used with talos.install_method talos-ami"),
+        ({"version": "v1.11.6"}, "talos.version", "only used with talos.install_method talos-ami"),
+        (
+            {**AMI, "images": {"gateway": "ghcr.io/a/b@sha256:" + "ab" * 32}},
+            "talos.version",
+            "required with install_method talos-ami",
+        ),
+    ],
+    ids=["version-format", "ami-id-short", "ami-id-case", "unknown-method", "ami-id-needs-ami-method",
+         "version-needs-ami-method", "no-release-to-derive"],
+)
+def test_rejects_bad_install_method_keys(talos, field, problem):
+    message = rejected(with_nodes(NODE, talos=talos))
+    assert f"{field}:" in message and problem in message
+
+
+def test_explicit_ami_needs_no_release():
+    images = {"gateway": "ghcr.io/a/b@sha256:" + "ab" * 32}
+    config = parse_config(with_nodes(NODE, talos={**AMI, "images": images, "ami_id": "ami-0123456789abcdef0"}))
+    assert config.talos.ami_version is None and config.talos.ami_id == "ami-0123456789abcdef0"
+
+
+def test_talos_ami_root_volume_holds_the_amis_snapshot():
+    message = rejected(with_nodes(NODE, talos=AMI, node_defaults={"root_volume_gb": 16}))
+    assert "node_defaults.root_volume_gb: 16 GB is smaller than the official Talos AMI's 20 GiB" in message
+    message = rejected(with_nodes({**NODE, "root_volume_gb": 12}, talos=AMI))
+    assert "nodes[0].root_volume_gb: 12 GB" in message
+    assert parse_config(with_nodes(NODE, node_defaults={"root_volume_gb": 16})).talos.install_method == "boot-to-talos"
+
+
+def test_talos_ami_example_uses_the_lookup():
+    config = load_config(REPO_ROOT / "examples" / "talos-ami.yaml")
+    assert config.talos.install_method == "talos-ami" and config.talos.ami_id is None
+    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"

@@ -90,3 +90,11 @@ def test_record_has_stable_keys_and_the_table_totals():
     assert all(set(line) == {"item", "quantity", "scheduled", "always_on"} for line in record["lines"])
     assert record["total"] == {"scheduled": 35.09, "always_on": 109.53}
     assert [line["item"] for line in record["lines"]][:2] == ["bastion", "node talos-gateway-1"]
+
+
+def test_ami_method_costs_the_same_and_says_so():
+    prices = load_prices(None)
+    ami = estimate(make_config(talos={"install_method": "talos-ami"}), prices)
+    boot = estimate(default_config(), prices)
+    assert ami.lines == boot.lines and boot.notes == ()
+    assert "install method talos-ami: the same instances and volumes" in format_estimate(ami)

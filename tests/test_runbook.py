@@ -9,7 +9,7 @@ import pytest
 
 from talos_sandbox import runbook as runbook_module
 from talos_sandbox.config import default_config
-from talos_sandbox.runbook import Command, apply_config_command, next_steps, runbook
+from talos_sandbox.runbook import Command, apply_config_command, next_steps, runbook, upgrade_command
 
 from .conftest import PUBLIC_IPV4, WIREGUARD, make_config
 
@@ -206,3 +206,37 @@ def test_each_node_is_watched_through_its_talos_api():
         [api] = [c.run for c in watch.commands if c.node == node.name and "talosctl" in c.run]
         assert api.startswith(f"until talosctl get disks --insecure -n {node.private_ip} ")
     assert any("50000" in note for note in watch.notes)
+
+
+def test_upgrade_step_only_on_the_ami_method():
+    config = default_config()
+    assert all(upgrade_command(config, node) is None for node in config.nodes)
+    text = next_steps(config, "out")
+    assert "talosctl upgrade" not in text and "get-console-output" in text
+
+
+def test_ami_runbook_upgrades_each_node_to_its_role_image_after_bootstrap():
+    config = make_config(
+        talos={"install_method": "talos-ami"},
+        nodes=[
+            {"name": "gw", "private_ip": "10.10.0.20", "role": "gateway"},
+            {"name": "w1", "private_ip": "10.10.0.21", "machine_type": "worker"},
+        ],
+    )
+    assert upgrade_command(config, config.nodes[0]) == (
+        "talosctl upgrade -n 10.10.0.20 -e 10.10.0.20 --image " + config.talos.images.gateway
+    )
+    text = next_steps(config, "out")
+    assert "get-console-output" not in text and "talos-v1.11.6-eu-west-1-arm64" in text
+    after_bootstrap = text[text.index("talosctl bootstrap") :]
+    for node in config.nodes:
+        command = upgrade_command(config, node)
+        assert command.endswith(f"--image {config.node_image(node)}") and "--preserve" not in command
+        assert text.index(apply_config_command(config, node)) < text.index(command)
+        assert command in after_bootstrap
+    assert "Talos 1.8" in text  # says why there is no --preserve
+
+
+def test_ami_runbook_names_an_explicit_ami():
+    text = next_steps(make_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"}), "out")
+    assert "official Talos AMI (ami-0123456789abcdef0)" in text
