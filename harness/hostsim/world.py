@@ -132,7 +132,10 @@ class SimulatedVpc:
         for index, subnet in enumerate(subnets):
             bridge = f"br{index}"
             self._subnet_bridges[subnet] = bridge
-            self.vpc.ip("link", "add", bridge, "mtu", str(VPC_MTU), "type", "bridge")
+            # A fixed MAC: a bridge otherwise takes its lowest port's, which changes when an
+            # instance is replaced, and the VPC router's never does.
+            router_mac = f"02:00:00:00:00:{index + 1:02x}"
+            self.vpc.ip("link", "add", bridge, "address", router_mac, "mtu", str(VPC_MTU), "type", "bridge")
             self.vpc.ip("link", "set", bridge, "up")
             address(self.vpc, bridge, f"{subnet.network_address + 1}/{subnet.prefixlen}", self._subnet_ipv6(subnet, 1))
         self.vpc.sysctl(**{f"net__ipv4__conf__{b}__send_redirects": 0 for b in self._subnet_bridges.values()})
