@@ -9,7 +9,7 @@ from talos_sandbox.config import default_config
 from talos_sandbox.lint import lint, report
 from talos_sandbox.lint.rules import RULES
 
-from ..conftest import WIREGUARD, make_config
+from ..conftest import PUBLIC_IPV4, WIREGUARD, make_config
 
 DIGEST = "@sha256:" + "ab" * 32
 SCHEDULE = {"start": "0 8 * * MON-FRI", "stop": "0 13 * * MON-FRI"}
@@ -64,6 +64,11 @@ PAIRS = {
         "nodes[0].instance_type",
         {"node_defaults": {"instance_type": "m7g.metal"}},
     ),
+    "TSL012": (
+        {},
+        "bastion.registry_caches.enabled",
+        {"bastion": {"wireguard": WIREGUARD}},
+    ),
 }
 
 
@@ -96,7 +101,7 @@ def test_rules_have_stable_ids_reasons_sources_and_fixes():
 
 def test_the_default_reports_the_designs_real_problems():
     found = {finding.rule.rule_id for finding in lint(default_config())}
-    assert {"TSL001", "TSL002", "TSL005", "TSL009"} <= found
+    assert {"TSL001", "TSL002", "TSL005", "TSL009", "TSL012"} <= found
     assert "TSL007" not in found and "TSL006" not in found
 
 
@@ -104,3 +109,8 @@ def test_report_groups_by_rule():
     text = report(lint(default_config()))
     assert text.count("TSL002 ") == 1 and "talos-gateway-1, talos-compute-2, talos-compute-3" in text
     assert "why:" in text and "source:" in text and "fix:" in text
+
+
+def test_registry_caches_lint_is_quiet_when_they_are_off_or_have_an_elastic_ip():
+    assert fired(make_config(bastion={"registry_caches": {"enabled": False}}), "TSL012") == []
+    assert fired(make_config(**PUBLIC_IPV4), "TSL012") == []

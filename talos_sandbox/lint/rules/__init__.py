@@ -9,6 +9,7 @@ from . import (
     no_ipv4_egress,
     no_nested_virtualization,
     node_below_cozystack_minimum,
+    registry_caches_without_egress,
     ssh_wider_than_64,
 )
 
@@ -25,6 +26,7 @@ RULES = sorted(
             ssh_wider_than_64,
             boot_to_talos_unpinned,
             no_nested_virtualization,
+            registry_caches_without_egress,
         )
     ),
     key=lambda rule: rule.rule_id,
