@@ -194,7 +194,9 @@ class BastionEni(Construct):
                 for registry, upstream in caches.active.items()
             },
             # Started after the IPv4 egress that fills them.
-            "registry_cache_after": "wg-quick@wg0.service" if props.ipv4_egress == "wireguard" else "nftables.service",
+            "registry_cache_after": "wg-quick@wg0.service"
+            if props.ipv4_egress == "wireguard" and props.wireguard.has_peer
+            else "nftables.service",
         }
 
     def _instance_profile_arn(self) -> str:
