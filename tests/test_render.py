@@ -22,6 +22,14 @@ CONFIGS = {
     "default": default_config(),
     "wireguard-peer": make_config(bastion={"wireguard": WIREGUARD}, talos={"boot_to_talos_sha256": "0f" * 32}),
     "public-ipv4": make_config(**PUBLIC_IPV4),
+    "registry-credentials": make_config(
+        bastion={
+            "registry_caches": {
+                "upstreams": {"ghcr.io": {"port": 5054, "credentials_parameter": "/lab/ghcr"}},
+                "registry_sha256": "1f" * 32,
+            }
+        }
+    ),
 }
 
 
