@@ -24,7 +24,7 @@ from harness.offline import _free_port
 from talos_sandbox.config import default_config
 from talos_sandbox.constructs.bastion_eni import REGISTRY_CACHE_DIR, registry_cache_config
 
-from ..conftest import only
+from ..conftest import make_config, only
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 STARTUP_SECONDS = 20
@@ -46,6 +46,14 @@ def call(method: str, url: str, body: bytes | None = None, headers: dict[str, st
         return response.status, dict(response.headers), response.read()
 
 
+def answers(url: str) -> bool:
+    try:
+        call("GET", f"{url}/v2/")
+        return True
+    except OSError:  # refused, or an HTTP error while starting
+        return False
+
+
 @contextlib.contextmanager
 def registry(config_text: str, port: int, workdir: Path) -> Iterator[str]:
     """A registry serving `config_text` on 127.0.0.1:port until the block ends."""
@@ -57,14 +65,10 @@ def registry(config_text: str, port: int, workdir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                call("GET", f"{url}/v2/")
-                break
-            except (OSError, urllib.error.HTTPError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"registry did not start:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.2)
+        while not answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"registry did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
         yield url
     finally:
         process.terminate()
@@ -183,3 +187,29 @@ def test_a_cache_exits_while_its_upstream_is_unreachable(tmp_path):
     config.write_text(docker_io_cache(_free_port(), _free_port(), tmp_path / "storage"))
     result = subprocess.run([registry_binary(), "serve", str(config)], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "connection refused" in result.stdout + result.stderr
+
+
+def credentials_env(script: str, registry: str, credentials: str, workdir: Path) -> dict[str, str]:
+    """Run the boot script's own lines that turn an SSM value into the unit's environment file,
+    then read that file as systemd's EnvironmentFile= does (KEY='value')."""
+    start = script.index(f'  install -m 600 /dev/null "$config_dir/{registry}.env"')
+    end = script.index(f'> "$config_dir/{registry}.env"', start) + len(f'> "$config_dir/{registry}.env"')
+    subprocess.run(
+        ["bash", "-euc", script[start:end]], check=True, env={**os.environ, "config_dir": str(workdir), "credentials": credentials}
+    )
+    env_file = workdir / f"{registry}.env"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    return {key: value.strip("'") for key, value in (line.split("=", 1) for line in env_file.read_text().splitlines())}
+
+
+def test_upstream_credentials_become_the_units_environment(synth, tmp_path):
+    """user:token from SSM splits at its first colon into the variables the registry reads
+    over its config (REGISTRY_PROXY_USERNAME/PASSWORD), in a root-only file. (A pull with
+    them needs a token-auth upstream: Debian's 2.8 sends upstream credentials only to
+    bearer-token registries, as GHCR and Docker Hub are; v3 also does basic auth.)"""
+    parameter = {"docker.io": {"port": 5050, "credentials_parameter": "/cozy-demo/docker-hub"}}
+    _, stack = synth(make_config(bastion={"registry_caches": {"upstreams": parameter}}))
+    script = base64.b64decode(only(stack, "aws_launch_template")["user_data"]).decode()
+    env = credentials_env(script, "docker.io", "robot:pa:ss", tmp_path)
+    assert env == {"REGISTRY_PROXY_USERNAME": "robot", "REGISTRY_PROXY_PASSWORD": "pa:ss"}
+    assert "EnvironmentFile=-/etc/talos-sandbox/registry-caches/%i.env" in script
