@@ -25,6 +25,7 @@ from talos_sandbox.config import default_config
 from talos_sandbox.constructs.bastion_eni import REGISTRY_CACHE_DIR, registry_cache_config
 
 from ..conftest import make_config, only
+from ..test_render import heredoc
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 STARTUP_SECONDS = 20
@@ -213,3 +214,21 @@ def test_upstream_credentials_become_the_units_environment(synth, tmp_path):
     env = credentials_env(script, "docker.io", "robot:pa:ss", tmp_path)
     assert env == {"REGISTRY_PROXY_USERNAME": "robot", "REGISTRY_PROXY_PASSWORD": "pa:ss"}
     assert "EnvironmentFile=-/etc/talos-sandbox/registry-caches/%i.env" in script
+
+
+def test_cache_unit_passes_systemd_analyze_verify(default_stack, tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        message = "systemd-analyze (Debian package systemd) is not installed; .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    script = base64.b64decode(only(default_stack, "aws_launch_template")["user_data"]).decode()
+    # The release binary is not on this machine; verify checks that ExecStart exists.
+    unit = heredoc(script, "UNIT").replace("ExecStart=/usr/local/bin/registry ", "ExecStart=/bin/true ")
+    (tmp_path / "registry-cache@.service").write_text(unit)
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", str(tmp_path / "registry-cache@docker.io.service")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
