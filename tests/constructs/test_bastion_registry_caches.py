@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -20,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.offline import _free_port
+from harness.offline import _free_port, stop
 from talos_sandbox.config import default_config
 from talos_sandbox.constructs.bastion_eni import REGISTRY_CACHE_DIR, registry_cache_config
 
-from ..conftest import make_config, only
+from ..conftest import make_config, only, require_tool
 from ..test_render import heredoc
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
@@ -32,13 +31,7 @@ STARTUP_SECONDS = 20
 
 
 def registry_binary() -> str:
-    found = shutil.which("docker-registry") or shutil.which("registry")
-    if found is None:
-        message = "the distribution registry (Debian package docker-registry) is not installed; .ci/run installs it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_tool("docker-registry", "docker-registry")
 
 
 def call(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
@@ -72,12 +65,7 @@ def registry(config_text: str, port: int, workdir: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 def upstream_config(port: int, storage: Path) -> str:
@@ -217,12 +205,7 @@ def test_upstream_credentials_become_the_units_environment(synth, tmp_path):
 
 
 def test_cache_unit_passes_systemd_analyze_verify(default_stack, tmp_path):
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        message = "systemd-analyze (Debian package systemd) is not installed; .ci/run installs it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    analyze = require_tool("systemd-analyze", "systemd")
     script = base64.b64decode(only(default_stack, "aws_launch_template")["user_data"]).decode()
     # The release binary is not on this machine; verify checks that ExecStart exists.
     unit = heredoc(script, "UNIT").replace("ExecStart=/usr/local/bin/registry ", "ExecStart=/bin/true ")
