@@ -81,6 +81,7 @@ from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter 
 from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc  # noqa: F401
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup  # noqa: F401
+from cdktf_cdktf_provider_aws.ebs_volume import EbsVolume  # noqa: F401
 from cdktf_cdktf_provider_aws.eip import Eip  # noqa: F401
 from cdktf_cdktf_provider_aws.flow_log import FlowLog  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile  # noqa: F401

@@ -1,7 +1,7 @@
 """Monthly cost estimate of a sandbox, for its schedule and for always-on.
 
 Counts what the sandbox is billed for: instance hours, EBS gp3 GB-months (billed while
-stopped too), public IPv4 hours (the Elastic IP, billed whether or not it is attached),
+stopped too; the registry caches' volume on a line of its own), public IPv4 hours (the Elastic IP, billed whether or not it is attached),
 flow-log ingestion and storage, and the flow logs' KMS key. Free parts (ENI, S3 gateway
 endpoint, Session Manager, a few scheduler calls) and data transfer are not counted.
 """
@@ -135,6 +135,10 @@ def estimate(config: SandboxConfig, table: PriceTable) -> CostEstimate:
         instance(f"node {node.name}", config.node_instance_type(node), node_hours)
     volume_gb = config.bastion.root_volume_gb + sum(config.node_root_volume_gb(node) for node in config.nodes)
     fixed("EBS gp3", f"{volume_gb} GB-month", volume_gb * prices.gp3_gb_month)
+    caches = config.bastion.registry_caches
+    if caches.active:
+        # Its own line: it is billed whether or not the bastion runs, and users turn it off.
+        fixed("EBS gp3 (registry caches)", f"{caches.volume_gb} GB-month", caches.volume_gb * prices.gp3_gb_month)
     if config.bastion.ipv4_egress == "public_ipv4":
         fixed("public IPv4 (Elastic IP)", f"{HOURS_PER_MONTH} h", HOURS_PER_MONTH * prices.public_ipv4_hourly)
     if config.network.flow_logs.enabled:

@@ -8,6 +8,7 @@ from . import bindings as tf
 from .config import SIDERO_LABS_AMI_OWNER, SandboxConfig
 from .constructs.bastion_eni import BastionEni, BastionEniProps
 from .constructs.naming import AccountRef
+from .constructs.registry_cache_storage import RegistryCacheStorage, RegistryCacheStorageProps
 from .constructs.sandbox_schedule import SandboxSchedule, SandboxScheduleProps
 from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSecurityGroupsProps
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
@@ -53,6 +54,7 @@ class SandboxStack(tf.TerraformStack):
             ),
         )
         wireguard = config.bastion.wireguard
+        caches = config.bastion.registry_caches
         self.security_groups = SandboxSecurityGroups(
             self,
             "security-groups",
@@ -64,7 +66,23 @@ class SandboxStack(tf.TerraformStack):
                 nat_tcp_ports=config.bastion.nat_tcp_ports,
                 nat_udp_ports=config.bastion.nat_udp_ports,
                 wireguard_port=wireguard.peer_port if config.bastion.ipv4_egress == "wireguard" else None,
+                registry_cache_ports=tuple(u.port for u in caches.active.values()),
             ),
+        )
+        cache_storage = (
+            RegistryCacheStorage(
+                self,
+                "registry-cache",
+                RegistryCacheStorageProps(
+                    name=config.name,
+                    region=config.region,
+                    availability_zone=config.availability_zone,
+                    size_gb=caches.volume_gb,
+                    account=account,
+                ),
+            )
+            if caches.active
+            else None
         )
         self.bastion = BastionEni(
             self,
@@ -88,6 +106,8 @@ class SandboxStack(tf.TerraformStack):
                 s3_gateway_endpoint=network.s3_gateway_endpoint,
                 account=account,
                 tags={**config.tags, "Sandbox": config.name},
+                registry_caches=caches,
+                registry_cache_storage=cache_storage,
             ),
         )
         nat_route = self.vpc.route_ipv4_via(self.bastion.network_interface.id)
@@ -122,6 +142,10 @@ class SandboxStack(tf.TerraformStack):
                     instance_profile_name=node_profile,
                     ami_id=node_ami_id,
                     install_method=config.talos.install_method,
+                    registry_mirrors={
+                        registry: f"http://{config.bastion.private_ip}:{upstream.port}"
+                        for registry, upstream in caches.active.items()
+                    },
                     depends_on=(nat_route,),
                 ),
             )

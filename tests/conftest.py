@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ def require_terraform() -> str:
         if os.environ.get("CI"):
             pytest.fail(str(missing))
         pytest.skip(str(missing))
+
+
+def require_tool(command: str, package: str) -> str:
+    """A Debian tool a test runs; a visible skip locally, a failure in CI (.ci/run installs it)."""
+    found = shutil.which(command)
+    if found is None:
+        message = f"{command} (Debian package {package}) is not installed; .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 
 # Shared config sections for tests: a complete WireGuard peer, and the Elastic IP mode

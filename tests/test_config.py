@@ -378,3 +378,46 @@ def test_talos_ami_example_uses_the_lookup():
     config = load_config(REPO_ROOT / "examples" / "talos-ami.yaml")
     assert config.talos.install_method == "talos-ami" and config.talos.ami_id is None
     assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"
+
+
+def caches(**fields: object) -> dict:
+    return with_nodes(NODE, bastion={"registry_caches": fields})
+
+
+def test_registry_caches_default_to_the_designs_five():
+    cached = default_config().bastion.registry_caches
+    assert cached.enabled and {r: u.port for r, u in cached.upstreams.items()} == {
+        "docker.io": 5050, "registry.k8s.io": 5051, "quay.io": 5052, "gcr.io": 5053, "ghcr.io": 5054,
+    }  # fmt: skip
+    assert cached.remote_url("docker.io", cached.upstreams["docker.io"]) == "https://registry-1.docker.io"
+    assert cached.remote_url("ghcr.io", cached.upstreams["ghcr.io"]) == "https://ghcr.io"
+
+
+def test_registry_caches_can_be_dropped_or_turned_off():
+    config = parse_config(caches(upstreams={"ghcr.io": {"port": 5054}}))
+    assert list(config.bastion.registry_caches.active) == ["ghcr.io"]
+    assert parse_config(caches(enabled=False)).bastion.registry_caches.active == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"upstreams": {"docker.io": {"port": 5050}, "ghcr.io": {"port": 5050}}}, "ghcr.io: port 5050 is already the cache of docker.io"),
+        ({"upstreams": {"docker.io": {"port": 51820}}}, "port 51820 is the bastion's WireGuard port"),
+        ({"upstreams": {"docker.io": {"port": 80}}}, "upstreams.docker.io.port: Input should be greater than or equal to 1024"),
+        ({"upstreams": {"Docker Hub": {"port": 5050}}}, "'Docker Hub' is not a registry host name"),
+        ({"upstreams": {}}, "bastion.registry_caches.upstreams: empty"),
+        ({"upstreams": {"ghcr.io": {"port": 5054, "credentials_parameter": "token"}}}, "is not an SSM parameter path"),
+        ({"upstreams": {"ghcr.io": {"port": 5054, "remote_url": "ftp://x"}}}, "is not a registry URL"),
+        ({"registry_version": "v2.8.3"}, "proxy.ttl (the cache's expiry) needs v3 or later"),
+        ({"registry_sha256": "abc"}, "is not 64 lowercase hex digits"),
+        ({"ttl_hours": 0}, "ttl_hours: Input should be greater than or equal to 1"),
+    ],
+)
+def test_rejects_bad_registry_caches(fields, expected):
+    assert expected in rejected(caches(**fields))
+
+
+def test_rejects_a_cache_port_that_is_also_forwarded():
+    message = rejected(with_nodes(NODE, bastion={"nat_tcp_ports": [443, 5052]}))
+    assert "bastion.registry_caches.upstreams.quay.io.port: 5052 is also in bastion.nat_tcp_ports" in message

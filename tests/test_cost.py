@@ -32,7 +32,15 @@ def test_default_design_by_hand():
     assert by_item["EBS gp3"] == pytest.approx((158 * 0.088, 158 * 0.088))  # 8 + 3 x 50 GB
     assert by_item["VPC flow logs"] == pytest.approx((0.60, 0.60))
     assert by_item["KMS key (flow logs)"] == (1.0, 1.0)
-    assert result.totals == pytest.approx((35.09, 109.53), abs=0.01)
+    assert by_item["EBS gp3 (registry caches)"] == pytest.approx((20 * 0.088, 20 * 0.088))
+    assert result.totals == pytest.approx((35.09 + 1.76, 109.53 + 1.76), abs=0.01)
+
+
+def test_registry_caches_cost_their_volume_and_nothing_when_off():
+    sized = lines(estimate(make_config(bastion={"registry_caches": {"volume_gb": 50}}), load_prices(None)))
+    assert sized["EBS gp3 (registry caches)"] == pytest.approx((50 * 0.088, 50 * 0.088))
+    off = lines(estimate(make_config(bastion={"registry_caches": {"enabled": False}}), load_prices(None)))
+    assert "EBS gp3 (registry caches)" not in off
 
 
 def test_scheduled_public_ipv4_sandbox_by_hand():
@@ -43,7 +51,7 @@ def test_scheduled_public_ipv4_sandbox_by_hand():
     assert by_item["node talos-compute-3"] == pytest.approx((101.389 * 0.3264, 730 * 0.3264), abs=1e-2)
     assert by_item["public IPv4 (Elastic IP)"] == pytest.approx((3.65, 3.65))
     assert "VPC flow logs" not in by_item
-    assert result.totals == pytest.approx((117.40, 743.37), abs=0.01)
+    assert result.totals == pytest.approx((117.40 + 1.60, 743.37 + 1.60), abs=0.01)  # + 20 GB caches at 0.08
 
 
 def test_unknown_instance_type_is_named_not_guessed():
@@ -79,7 +87,7 @@ def test_table_reads_in_a_terminal():
     lines_ = text.splitlines()
     assert "list prices as of 2026-11-01" in lines_[0]
     assert lines_[2].split()[:2] == ["item", "quantity"] and "always on" in lines_[2]
-    assert lines_[-1].startswith("total / month") and lines_[-1].endswith("109.53")
+    assert lines_[-1].startswith("total / month") and lines_[-1].endswith("111.29")
     assert max(len(line) for line in lines_[2:]) < 120
 
 

@@ -14,7 +14,7 @@ from talos_sandbox.cli import EXIT_POLICY_FAILED, main
 from talos_sandbox.config import default_config
 from talos_sandbox.policy import POLICY_FILE
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, make_config
 
 WORKFLOW = REPO_ROOT / "examples" / "github-actions" / "policy-gate.yml"
 
@@ -43,8 +43,13 @@ def violating_stack(tmp_path_factory):
     return out / "stacks" / "open-ssh"
 
 
-def test_product_passes_the_gate(synth, tmp_path, capsys):
-    stack_dir, _ = synth(default_config())
+@pytest.mark.parametrize(
+    "config",
+    [default_config(), make_config(bastion={"registry_caches": {"enabled": False}})],
+    ids=["default", "registry-caches-off"],
+)
+def test_product_passes_the_gate(config, synth, tmp_path, capsys):
+    stack_dir, _ = synth(config)
     assert main(["check", "--stack", str(stack_dir), "--reports", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "policy gate: passed" in out

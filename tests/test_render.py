@@ -4,7 +4,6 @@ interpolation slips through; the render module refuses one that would."""
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import subprocess
 import sys
@@ -16,12 +15,20 @@ import pytest
 from talos_sandbox import render
 from talos_sandbox.config import default_config
 
-from .conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, resources_of
+from .conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, require_tool, resources_of
 
 CONFIGS = {
     "default": default_config(),
     "wireguard-peer": make_config(bastion={"wireguard": WIREGUARD}, talos={"boot_to_talos_sha256": "0f" * 32}),
     "public-ipv4": make_config(**PUBLIC_IPV4),
+    "registry-credentials": make_config(
+        bastion={
+            "registry_caches": {
+                "upstreams": {"ghcr.io": {"port": 5054, "credentials_parameter": "/lab/ghcr"}},
+                "registry_sha256": "1f" * 32,
+            }
+        }
+    ),
 }
 
 
@@ -64,12 +71,7 @@ def heredoc(script: str, marker: str) -> str:
 
 
 def test_bastion_nftables_config_is_accepted_by_nft(scripts, tmp_path):
-    nft = shutil.which("nft")
-    if nft is None:
-        message = "nft (Debian package nftables) is not installed; .ci/run installs it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    nft = require_tool("nft", "nftables")
     config = tmp_path / "nftables.conf"
     config.write_text(heredoc(scripts["bastion"], "NFT"))
     result = subprocess.run([nft, "-c", "-f", str(config)], capture_output=True, text=True)

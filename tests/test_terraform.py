@@ -126,7 +126,10 @@ def test_flow_logs_and_locked_default_group(applied_default):
     assert default_group["IpPermissions"] == [] and default_group["IpPermissionsEgress"] == []
 
 
-def test_adopts_an_existing_vpc_without_duplicating_it(new_moto, apply_stack):
+@pytest.fixture(scope="module")
+def adopted(new_moto, apply_stack):
+    """A sandbox applied into a VPC, subnet and gateway that exist first; registry caches off
+    (so this apply also shows a sandbox without them)."""
     moto = new_moto()
     ec2 = moto.client("ec2", "eu-west-1")
     vpc_id = ec2.create_vpc(CidrBlock="10.10.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]["VpcId"]
@@ -143,9 +146,16 @@ def test_adopts_an_existing_vpc_without_duplicating_it(new_moto, apply_stack):
         "subnets": len(ec2.describe_subnets()["Subnets"]),
         "gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
     }
+    config = make_config(
+        network={"existing_vpc_id": vpc_id, "existing_subnet_id": subnet_id},
+        bastion={"registry_caches": {"enabled": False}},
+    )
+    return apply_stack(config, moto), before, subnet_id, gateway_id
 
-    applied = apply_stack(make_config(network={"existing_vpc_id": vpc_id, "existing_subnet_id": subnet_id}), moto)
 
+def test_adopts_an_existing_vpc_without_duplicating_it(adopted):
+    applied, before, subnet_id, gateway_id = adopted
+    ec2 = applied.client("ec2")
     assert {
         "vpcs": len(ec2.describe_vpcs()["Vpcs"]),
         "subnets": len(ec2.describe_subnets()["Subnets"]),
@@ -160,6 +170,30 @@ def test_adopts_an_existing_vpc_without_duplicating_it(new_moto, apply_stack):
     assert routes["::/0"]["GatewayId"] == gateway_id
     assert routes["0.0.0.0/0"]["NetworkInterfaceId"] == eni["NetworkInterfaceId"]
     applied.assert_second_plan_empty()
+
+
+def cache_rules(applied) -> list[dict]:
+    rules = applied.client("ec2").describe_security_group_rules()["SecurityGroupRules"]
+    return [rule for rule in rules if not rule["IsEgress"] and 5050 <= rule.get("FromPort", 0) <= 5054]
+
+
+def test_registry_caches_volume_and_ports_exist(applied_default):
+    [volume] = applied_default.client("ec2").describe_volumes(
+        Filters=[{"Name": "tag:Name", "Values": ["cozy-demo-registry-cache"]}]
+    )["Volumes"]
+    assert (volume["Size"], volume["VolumeType"], volume["Encrypted"]) == (20, "gp3", True)
+    assert volume["AvailabilityZone"] == "eu-west-1a" and volume["State"] == "available"
+    assert sorted(rule["FromPort"] for rule in cache_rules(applied_default)) == [5050, 5051, 5052, 5053, 5054]
+    assert not [r for r in applied_default.client("ec2").describe_security_group_rules()["SecurityGroupRules"]
+                if not r["IsEgress"] and r.get("FromPort") == 53], "no DNS rule: nothing serves DNS there"
+
+
+def test_without_registry_caches_there_is_no_volume_and_no_cache_port(adopted):
+    applied = adopted[0]
+    assert applied.client("ec2").describe_volumes(Filters=[{"Name": "tag:Name", "Values": ["cozy-demo-registry-cache"]}])[
+        "Volumes"
+    ] == []
+    assert cache_rules(applied) == []
 
 
 OPERATOR = make_config(

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from .. import bindings as tf
-from ..config import WireguardConfig
+from ..config import RegistryCachesConfig, RegistryUpstream, WireguardConfig
 from ..policy_documents import statement
 from ..render import render
 from .naming import AccountRef, name_tag
+from .registry_cache_storage import RegistryCacheStorage
 from .service_role import ServiceRole, ServiceRoleProps
 
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
@@ -34,6 +35,24 @@ IPV4_TCP_HEADERS = 40
 LINK_LOCAL = "169.254.0.0/16"
 # Ahead of wg-quick's own rules, which take the priorities just below main's 32766.
 OUTSIDE_TUNNEL_RULE_PRIORITY = 1000
+
+# Where the registry caches' volume is mounted; each upstream has its folder there.
+REGISTRY_CACHE_DIR = "/var/lib/registry-cache"
+
+
+def registry_cache_config(
+    registry: str, upstream: RegistryUpstream, ttl_hours: int, listen_address: str, storage_root: str
+) -> str:
+    """One cache's registry config file, as the bastion writes it (tests run it too)."""
+    return render(
+        "registry-cache.yml.j2",
+        registry=registry,
+        port=upstream.port,
+        remote_url=RegistryCachesConfig.remote_url(registry, upstream),
+        ttl_hours=ttl_hours,
+        listen_address=listen_address,
+        storage_root=storage_root,
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,9 @@ class BastionEniProps:
     account: AccountRef
     tags: dict[str, str]
     """Tags written onto launched instances and volumes (provider default_tags do not reach them)."""
+    registry_caches: RegistryCachesConfig
+    registry_cache_storage: RegistryCacheStorage | None
+    """The caches' volume; None when the caches are off."""
 
 
 class BastionEni(Construct):
@@ -71,6 +93,7 @@ class BastionEni(Construct):
         super().__init__(scope, construct_id)
         self._props = props
         tags = {**props.tags, **name_tag(props.name, "bastion")}
+        self._instance_name = tags["Name"]
 
         self.network_interface = tf.NetworkInterface(
             self,
@@ -150,6 +173,8 @@ class BastionEni(Construct):
                 preferences=tf.AutoscalingGroupInstanceRefreshPreferences(min_healthy_percentage=0),
             ),
             tag=[tf.AutoscalingGroupTag(key=key, value=value, propagate_at_launch=True) for key, value in sorted(tags.items())],
+            # The boot script attaches the caches' volume, so it must exist first (and outlive the instance).
+            depends_on=[props.registry_cache_storage.volume] if props.registry_cache_storage else None,
         )
 
     @property
@@ -181,7 +206,29 @@ class BastionEni(Construct):
             bypass_cidrs=(LINK_LOCAL, props.vpc_cidr),
             bypass_rule_priority=OUTSIDE_TUNNEL_RULE_PRIORITY,
             s3_prefix_list_name=self._s3_prefix_list_name,
+            availability_zone=props.availability_zone,
+            **self._registry_cache_variables(),
         )
+
+    def _registry_cache_variables(self) -> dict[str, object]:
+        """What templates/bastion-registry-caches.sh.j2 needs (with region and availability_zone)."""
+        props = self._props
+        caches = props.registry_caches
+        storage = props.registry_cache_storage
+        return {
+            "registry_caches": caches,
+            "registry_cache_volume": storage.volume_name if storage else None,
+            "registry_cache_configs": {
+                registry: registry_cache_config(
+                    registry, upstream, caches.ttl_hours, props.private_ip, f"{REGISTRY_CACHE_DIR}/{registry}"
+                )
+                for registry, upstream in caches.active.items()
+            },
+            # Started after the IPv4 egress that fills them.
+            "registry_cache_after": "wg-quick@wg0.service"
+            if props.ipv4_egress == "wireguard" and props.wireguard.has_peer
+            else "nftables.service",
+        }
 
     def _instance_profile_arn(self) -> str:
         props = self._props
@@ -194,6 +241,14 @@ class BastionEni(Construct):
             statements.append(statement(["ec2:DescribeManagedPrefixLists"], ["*"], sid="FindTheS3PrefixList"))
             aws_owned_lists = f"arn:{props.account.partition}:ec2:{props.region}:aws:prefix-list/*"
             statements.append(statement(["ec2:GetManagedPrefixListEntries"], [aws_owned_lists], sid="ReadTheS3PrefixList"))
+        if props.registry_cache_storage is not None:
+            statements += props.registry_cache_storage.attach_statements(self._instance_name)
+            credentials = sorted(
+                {u.credentials_parameter for u in props.registry_caches.active.values() if u.credentials_parameter}
+            )
+            if credentials:
+                arns = [props.account.arn("ssm", props.region, f"parameter{name}") for name in credentials]
+                statements.append(statement(["ssm:GetParameter"], arns, sid="ReadTheRegistryCredentials"))
         role = ServiceRole(
             self,
             "role",
@@ -201,7 +256,7 @@ class BastionEni(Construct):
                 name=f"{props.name}-bastion",
                 service="ec2.amazonaws.com",
                 statements=statements,
-                policy_name="boot-reads",
+                policy_name="bastion",
             ),
         )
         tf.IamRolePolicyAttachment(

@@ -18,8 +18,6 @@ from .naming import name_tag
 
 TALOS_API_PORTS = (50000, 50001)
 KUBERNETES_API_PORT = 6443
-# The design runs pull-through registry caches on the bastion, one port per registry.
-REGISTRY_CACHE_PORTS = (5050, 5054)
 DNS_PORT = 53
 SSH_PORT = 22
 
@@ -37,6 +35,8 @@ class SandboxSecurityGroupsProps:
     nat_udp_ports: tuple[int, ...]
     wireguard_port: int | None
     """UDP port of the WireGuard peer, reached over IPv6; None when there is no tunnel."""
+    registry_cache_ports: tuple[int, ...]
+    """TCP ports of the bastion's registry caches, open to the nodes; empty when they are off."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class SandboxSecurityGroups(Construct):
         super().__init__(scope, construct_id)
         self._props = props
         descriptions = {
-            "bastion": "talos-sandbox bastion: NAT for the nodes, registry caches, DNS",
+            "bastion": "talos-sandbox bastion: NAT and registry caches for the nodes",
             "nodes": "talos-sandbox Talos nodes",
         }
         groups = {
@@ -118,10 +118,10 @@ class SandboxSecurityGroups(Construct):
     def _bastion_ingress(self) -> list[_Rule]:
         props = self._props
         rules = self._nat_rules("nat", group="nodes")
+        # Only ports with a service behind them: the caches as configured (the nodes use the VPC's DNS).
         rules += [
-            _Rule("registry-caches", "Registry caches for the nodes", "tcp", REGISTRY_CACHE_PORTS, group="nodes"),
-            _Rule("dns-udp", "DNS from the nodes", "udp", (DNS_PORT, DNS_PORT), group="nodes"),
-            _Rule("dns-tcp", "DNS from the nodes", "tcp", (DNS_PORT, DNS_PORT), group="nodes"),
+            _Rule(f"registry-cache-{port}", f"Registry cache on {port} for the nodes", "tcp", (port, port), group="nodes")
+            for port in props.registry_cache_ports
         ]
         rules += [
             _Rule(f"ssh-{index}", f"SSH over IPv6 from {cidr}", "tcp", (SSH_PORT, SSH_PORT), cidr_ipv6=cidr)
@@ -162,7 +162,7 @@ class SandboxSecurityGroups(Construct):
         rules = self._nat_rules("internet", cidr_ipv4="0.0.0.0/0")
         rules += [
             _Rule("to-nodes", "All traffic among the nodes", "-1", group="nodes"),
-            _Rule("to-bastion", "Registry caches and DNS on the bastion", "-1", group="bastion"),
+            _Rule("to-bastion", "NAT and registry caches on the bastion", "-1", group="bastion"),
             _Rule("dns-udp", "Amazon DNS in the VPC", "udp", (DNS_PORT, DNS_PORT), cidr_ipv4=props.vpc_cidr),
             _Rule("dns-tcp", "Amazon DNS in the VPC", "tcp", (DNS_PORT, DNS_PORT), cidr_ipv4=props.vpc_cidr),
         ]

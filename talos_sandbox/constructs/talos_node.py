@@ -64,6 +64,8 @@ class TalosNodeProps:
     """boot-to-talos (user-data installs Talos) or talos-ami (no user-data)."""
     depends_on: tuple[tf.ITerraformDependable, ...]
     """What must exist before first boot: the IPv4 route through the bastion."""
+    registry_mirrors: dict[str, str]
+    """Registry -> the bastion's cache endpoint (http://ip:port) that Talos pulls it through."""
 
 
 def kernel_cmdline(props: TalosNodeProps) -> str:
@@ -103,6 +105,7 @@ def machine_patch(props: TalosNodeProps) -> str:
         time_server=AMAZON_TIME_SYNC,
         disk=props.install_disk,
         image=props.image,
+        registry_mirrors=props.registry_mirrors,
     )
 
 

@@ -59,15 +59,64 @@ def test_ami_comes_from_the_public_al2023_arm64_parameter(default_stack):
     assert parameter["name"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 
 
-def test_role_has_session_manager_and_no_wildcards(default_stack):
-    attachment = only(default_stack, "aws_iam_role_policy_attachment")
+CACHES_OFF = make_config(bastion={"registry_caches": {"enabled": False}})
+
+
+def bastion_statements(stack: dict) -> dict[str, dict]:
+    """The bastion role's inline statements by Sid (none when it has no inline policy)."""
+    policies = [p for n, p in resources_of(stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
+    return {s["Sid"]: s for policy in policies for s in json.loads(policy["policy"])["Statement"]}
+
+
+def test_role_has_session_manager_and_no_wildcards(synth):
+    _, stack = synth(CACHES_OFF)
+    attachment = only(stack, "aws_iam_role_policy_attachment")
     assert attachment["policy_arn"].endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore")
-    bastion_policies = [p for n, p in resources_of(default_stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
-    assert bastion_policies == [], "without a WireGuard peer the bastion needs no extra permission"
+    assert bastion_statements(stack) == {}, "without a WireGuard peer or caches the bastion needs no extra permission"
+
+
+def test_registry_cache_permissions_are_scoped_to_the_volume_and_the_bastion(default_stack):
+    statements = bastion_statements(default_stack)
+    assert set(statements) == {"FindTheRegistryCacheVolume", "AttachTheRegistryCacheVolume", "ToTheBastionOnly"}
+    assert statements["FindTheRegistryCacheVolume"]["Action"] == ["ec2:DescribeVolumes"]
+    [volume] = resources_of(default_stack, "aws_ebs_volume")
+    assert statements["AttachTheRegistryCacheVolume"]["Resource"] == [f"${{aws_ebs_volume.{volume}.arn}}"]
+    to_bastion = statements["ToTheBastionOnly"]
+    assert to_bastion["Action"] == ["ec2:AttachVolume"] and to_bastion["Resource"][0].endswith(":instance/*")
+    assert to_bastion["Condition"] == {"StringEquals": {"ec2:ResourceTag/Name": "cozy-demo-bastion"}}
+    assert only(default_stack, "aws_autoscaling_group")["depends_on"] == [f"aws_ebs_volume.{volume}"]
+
+
+def test_registry_credentials_come_from_ssm_at_boot(synth):
+    caches = {"upstreams": {"ghcr.io": {"port": 5054, "credentials_parameter": "/cozy-demo/ghcr/token"}}}
+    _, stack = synth(make_config(bastion={"registry_caches": caches}))
+    [arn] = bastion_statements(stack)["ReadTheRegistryCredentials"]["Resource"]
+    assert arn.endswith(":parameter/cozy-demo/ghcr/token")
+    script = boot_script(stack)
+    assert "--name /cozy-demo/ghcr/token --with-decryption" in script
+    assert "REGISTRY_PROXY_PASSWORD" in script and "registry-cache@ghcr.io.service" in script
+    assert "registry-cache@docker.io.service" not in script, "a dropped upstream gets no cache"
+
+
+def test_boot_script_runs_one_cache_unit_per_upstream(default_stack):
+    script = boot_script(default_stack)
+    assert len(script.encode()) < 16 * 1024, "EC2 user-data limit"
+    enable = next(line for line in script.splitlines() if line.strip().startswith("systemctl enable --now registry-cache@"))
+    assert enable.split()[3:] == [f"registry-cache@{r}.service" for r in ("docker.io", "gcr.io", "ghcr.io", "quay.io", "registry.k8s.io")]
+    assert "After=network-online.target nftables.service" in script
+    assert "Restart=on-failure" in script and "REGISTRY_PROXY_PASSWORD" not in script
+    assert "--filters Name=tag:Name,Values=cozy-demo-registry-cache Name=availability-zone,Values=eu-west-1a" in script
+    assert "releases/download/v3.1.1/registry_3.1.1_linux_arm64.tar.gz" in script
+
+
+def test_boot_script_without_caches_has_none(synth):
+    _, stack = synth(CACHES_OFF)
+    assert "registry-cache" not in boot_script(stack)
+    assert resources_of(stack, "aws_ebs_volume") == {}
 
 
 def test_wireguard_key_permission_is_scoped_to_its_parameter(synth):
-    _, stack = synth(make_config(bastion={"wireguard": WIREGUARD}))
+    _, stack = synth(make_config(bastion={"wireguard": WIREGUARD, "registry_caches": {"enabled": False}}))
     [policy] = [p for n, p in resources_of(stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
     statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
     assert statements["ReadTheTunnelKey"]["Action"] == ["ssm:GetParameter"]
@@ -94,6 +143,7 @@ def test_boot_script_masquerades_out_wg0(synth):
     assert "--name /cozy-demo/wireguard/private-key" in script
     assert "PrivateKey" not in script, "the key is read at boot, never written into user-data"
     assert "systemctl enable wg-quick@wg0" in script and "systemctl enable talos-sandbox-nat.service" in script
+    assert "After=network-online.target wg-quick@wg0.service" in script, "caches start after the tunnel"
     assert "MTU = 1420" in script, "the tunnel fits the internet gateway's 1500 bytes"
     assert "tcp option maxseg size set 1380" in script, "forwarded TCP is clamped to the tunnel"
     assert "enable nftables" not in script and "restart nftables" not in script, (

@@ -66,8 +66,8 @@ def test_flow_logs_go_to_an_encrypted_log_group(default_stack):
 
 
 def test_flow_log_role_writes_only_its_log_group(default_stack):
-    policy = json.loads(only(default_stack, "aws_iam_role_policy")["policy"])
-    [statement] = policy["Statement"]
+    [policy] = [p for n, p in resources_of(default_stack, "aws_iam_role_policy").items() if n.startswith("network")]
+    [statement] = json.loads(policy["policy"])["Statement"]
     assert all(":log-group:/cozy-demo/vpc-flow-logs" in resource for resource in statement["Resource"])
     assert all(not action.endswith("*") for action in statement["Action"])
 

@@ -249,3 +249,23 @@ def test_machine_patch_is_the_same_for_both_methods(synth):
     for node in default_config().nodes:
         patch = f"talos/{node.name}.yaml"
         assert (ami_dir / patch).read_text() == (boot_dir / patch).read_text()
+
+
+def test_machine_patch_mirrors_every_cached_registry_to_the_bastion(synthesized):
+    config, stack_dir, _ = synthesized
+    caches = config.bastion.registry_caches
+    for node in config.nodes:
+        machine = yaml.safe_load((stack_dir / "talos" / f"{node.name}.yaml").read_text())["machine"]
+        mirrors = machine["registries"]["mirrors"]
+        assert set(machine["registries"]) == {"mirrors"}, "no config/tls section: the endpoints are plain http"
+        assert mirrors == {
+            registry: {"endpoints": [f"http://{config.bastion.private_ip}:{upstream.port}"], "skipFallback": False}
+            for registry, upstream in caches.upstreams.items()
+        }
+    assert mirrors["docker.io"]["endpoints"] == [f"http://{config.bastion.private_ip}:5050"]
+
+
+def test_machine_patch_has_no_mirrors_without_caches(synth):
+    stack_dir, _ = synth(make_config(bastion={"registry_caches": {"enabled": False}}))
+    for patch in (stack_dir / "talos").iterdir():
+        assert "registries" not in yaml.safe_load(patch.read_text())["machine"]

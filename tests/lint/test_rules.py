@@ -9,7 +9,7 @@ from talos_sandbox.config import default_config
 from talos_sandbox.lint import lint, report
 from talos_sandbox.lint.rules import RULES
 
-from ..conftest import WIREGUARD, make_config
+from ..conftest import PUBLIC_IPV4, WIREGUARD, make_config
 
 DIGEST = "@sha256:" + "ab" * 32
 SCHEDULE = {"start": "0 8 * * MON-FRI", "stop": "0 13 * * MON-FRI"}
@@ -73,6 +73,10 @@ PAIRS = {
         {"talos": {"install_method": "talos-ami", "version": "v1.10.9"}},
         "talos.version",
         {"talos": {"install_method": "talos-ami", "version": "v1.11.6"}},
+    "TSL012": (
+        {},
+        "bastion.registry_caches.enabled",
+        {"bastion": {"wireguard": WIREGUARD}},
     ),
 }
 
@@ -107,7 +111,7 @@ def test_rules_have_stable_ids_reasons_sources_and_fixes():
 
 def test_the_default_reports_the_designs_real_problems():
     found = {finding.rule.rule_id for finding in lint(default_config())}
-    assert {"TSL001", "TSL002", "TSL005", "TSL009"} <= found
+    assert {"TSL001", "TSL002", "TSL005", "TSL009", "TSL012"} <= found
     assert "TSL007" not in found and "TSL006" not in found
 
 
@@ -130,3 +134,8 @@ def test_ami_release_is_compared_with_each_image():
     assert [finding.problem for finding in findings] == [
         "the AMI boots Talos v1.11.6, talos.images.gateway is v1.12.0"
     ]
+
+
+def test_registry_caches_lint_is_quiet_when_they_are_off_or_have_an_elastic_ip():
+    assert fired(make_config(bastion={"registry_caches": {"enabled": False}}), "TSL012") == []
+    assert fired(make_config(**PUBLIC_IPV4), "TSL012") == []

@@ -11,6 +11,7 @@ from . import (
     no_ipv4_egress,
     no_nested_virtualization,
     node_below_cozystack_minimum,
+    registry_caches_without_egress,
     ssh_wider_than_64,
 )
 
@@ -29,6 +30,7 @@ RULES = sorted(
             no_nested_virtualization,
             explicit_ami_unchecked,
             ami_version_differs_from_images,
+            registry_caches_without_egress,
         )
     ),
     key=lambda rule: rule.rule_id,
