@@ -178,7 +178,7 @@ def test_lint_json_and_sarif_keep_the_exit_codes(capsys):
 def test_cost_json(capsys):
     assert main(["cost", "--format", "json"]) == 0
     [sandbox] = json.loads(capsys.readouterr().out)["sandboxes"]
-    assert sandbox["name"] == "cozy-demo" and sandbox["total"]["scheduled"] == 35.09
+    assert sandbox["name"] == "cozy-demo" and sandbox["total"]["scheduled"] == 36.85
 
 
 def test_diagram_formats_never_touch_cdktf_out(tmp_path, monkeypatch, capsys):

@@ -96,7 +96,7 @@ def test_record_has_stable_keys_and_the_table_totals():
     record = estimate_record(result)
     assert set(record) == {"name", "region", "currency", "prices_as_of", "scenario", "lines", "total"}
     assert all(set(line) == {"item", "quantity", "scheduled", "always_on"} for line in record["lines"])
-    assert record["total"] == {"scheduled": 35.09, "always_on": 109.53}
+    assert record["total"] == {"scheduled": 36.85, "always_on": 111.29}
     assert [line["item"] for line in record["lines"]][:2] == ["bastion", "node talos-gateway-1"]
 
 

@@ -164,7 +164,7 @@ def test_default_shows_nat_route_gateway_endpoint_and_paths(default_stack):
     assert "WireGuard peer: not configured" in text, "the default has no peer: no IPv4 egress, drawn as such"
     # The paths between the groups, with the ports the receiving group opens.
     assert re.search(r'r_aws_security_group_security_groups_bastion_\w* ==>\|"tcp 6443, tcp 50000-50001"\|', text)
-    assert "tcp 5050-5054" in text and "tcp/udp 53" in text
+    assert "tcp 5050, tcp 5051, tcp 5052, tcp 5053, tcp 5054" in text and "tcp/udp 53" in text
 
 
 def test_tunnel_and_elastic_ip_egress(synth):

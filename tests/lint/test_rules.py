@@ -73,6 +73,7 @@ PAIRS = {
         {"talos": {"install_method": "talos-ami", "version": "v1.10.9"}},
         "talos.version",
         {"talos": {"install_method": "talos-ami", "version": "v1.11.6"}},
+    ),
     "TSL012": (
         {},
         "bastion.registry_caches.enabled",
