@@ -57,11 +57,24 @@ def test_ssh_only_over_ipv6_from_configured_ranges(synth):
 
 
 def test_bastion_accepts_nat_caches_and_dns_from_nodes(default_stack):
-    for protocol, ports in (("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (3, -1)), ("icmp", (8, 0))):
+    for protocol, ports in (("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (3, 4)), ("icmp", (8, 0))):
         assert has(default_stack, "ingress", "bastion", protocol, ports, "nodes"), (protocol, ports)
     assert has(default_stack, "ingress", "bastion", "tcp", (5050, 5054), "nodes")
     assert has(default_stack, "ingress", "bastion", "udp", (53, 53), "nodes")
     assert has(default_stack, "ingress", "bastion", "tcp", (53, 53), "nodes")
+
+
+def test_icmp_rules_name_a_type_and_a_code(default_stack):
+    """Type or code -1 reads as every port to checkov once AWS lists the rule in its group."""
+    icmp = [
+        rule
+        for direction in ("ingress", "egress")
+        for rule in resources_of(default_stack, f"aws_vpc_security_group_{direction}_rule").values()
+        if rule["ip_protocol"] in ("icmp", "58")
+    ]
+    assert icmp and all(-1 not in (rule["from_port"], rule["to_port"]) for rule in icmp)
+    assert has(default_stack, "egress", "bastion", "icmp", (3, 4), "0.0.0.0/0")
+    assert has(default_stack, "egress", "bastion", "58", (2, 0), "::/0")
 
 
 def test_registry_caches_are_on_the_bastion_not_the_nodes(default_stack):
