@@ -43,14 +43,16 @@ test: $(SYNCED) $(NODE_TOOLS)
 
 # The policy gate: checkov on the synthesized JSON and on two plans made offline (moto):
 # the create plan, and the live plan made after applying the stack (what AWS computed),
-# for the default sandbox and for the example that turns every option on.
+# for the default sandbox and for the example that turns every option on (in parallel:
+# the applies mostly wait on terraform's polling).
 GATE_STACKS := cozy-demo cozy-lab
 check: $(SYNCED)
 	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
 		--config examples/public-ipv4-scheduled.yaml 2>/dev/null
 	for stack in $(GATE_STACKS); do \
 		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.create-plan.json \
-			--live reports/plans/$$stack.live-plan.json || exit 2; done
+			--live reports/plans/$$stack.live-plan.json & pids+=" $$!"; done; \
+	for pid in $$pids; do wait $$pid || exit 2; done
 	$(VENV_PYTHON) -m talos_sandbox check $(foreach s,$(GATE_STACKS),--stack reports/gate/stacks/$(s) \
 		$(foreach plan,create-plan live-plan,--plan reports/plans/$(s).$(plan).json))
 

@@ -135,6 +135,7 @@ def test_ci_workflow_example_is_valid():
     steps = " ".join(step.get("run", "") + " " + step.get("uses", "") for step in job["steps"])
     assert "talos_sandbox synth" in steps
     assert "talos_sandbox check" in steps and "github/codeql-action/upload-sarif" in steps
+    assert "terraform -chdir=\"$SANDBOX_STACK\" show -json" in steps and "--plan" in steps  # the live plan
     assert "terraform validate" in steps
 
 
