@@ -4,6 +4,7 @@ waiver rules, and the CI workflow example parses."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -11,15 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.plan import live_plan_json, plan_json
+from harness.offline import OVERRIDE_FILE, prepare_stack
+from harness.plan import live_plan_json
 from talos_sandbox import bindings as tf
 from talos_sandbox.cli import EXIT_POLICY_FAILED, main
 from talos_sandbox.config import default_config
 from talos_sandbox.policy import POLICY_FILE, gate
 
-from .conftest import REPO_ROOT, require_terraform
-
-TEST_REGION = "eu-west-1"
+from .conftest import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / "examples" / "github-actions" / "policy-gate.yml"
 
@@ -29,7 +29,7 @@ def one_rule_stack(out: Path, name: str, rule_class, **rule) -> Path:
     app = tf.App(outdir=str(out))
     stack = tf.TerraformStack(app, name)
     tf.LocalBackend(stack, path="terraform.tfstate")
-    tf.AwsProvider(stack, "aws", region=TEST_REGION)
+    tf.AwsProvider(stack, "aws", region="eu-west-1")
     vpc = tf.Vpc(stack, "vpc", cidr_block="10.0.0.0/16")
     group = tf.SecurityGroup(stack, "group", name=name, description="test only", vpc_id=vpc.id)
     rule_class(stack, "rule", security_group_id=group.id, **rule)
@@ -87,16 +87,18 @@ def test_violation_fails_the_gate_and_names_the_check(violating_stack, tmp_path,
 
 
 @pytest.mark.terraform
-def test_live_plan_fails_a_rule_open_only_once_applied(open_when_applied_stack, tmp_path):
-    require_terraform()
-    plans = {kind: tmp_path / f"open-icmpv6.{kind}.json" for kind in ("create-plan", "live-plan")}
-    plan_json(open_when_applied_stack, plans["create-plan"], plans["live-plan"])
-    results = gate([open_when_applied_stack], plans.values(), tmp_path / "reports")
-    findings = {result.name: result.failed_checks for result in results}
-    assert sorted(findings) == ["open-icmpv6.create-plan", "open-icmpv6.json-scan", "open-icmpv6.live-plan"]
-    open_egress = "CKV_AWS_382 aws_security_group.group: Ensure no security groups allow egress from 0.0.0.0:0 to port -1"
-    assert open_egress in findings["open-icmpv6.live-plan"], findings
-    assert not any(finding.startswith("CKV_AWS_382") for finding in findings["open-icmpv6.json-scan"] + findings["open-icmpv6.create-plan"])
+def test_live_plan_fails_a_rule_open_only_once_applied(open_when_applied_stack, new_moto, tmp_path):
+    moto = new_moto()
+    terraform = prepare_stack(open_when_applied_stack, tmp_path / "applied", moto.url, "eu-west-1")
+    terraform.apply()
+    live_plan = tmp_path / "open-icmpv6.live-plan.json"
+    live_plan.write_text(live_plan_json(terraform, moto.url, "eu-west-1"))
+    json_scan, live_plan_scan = gate([open_when_applied_stack], [live_plan], tmp_path / "reports")
+    assert live_plan_scan.name == "open-icmpv6.live-plan"
+    assert "CKV_AWS_382 aws_security_group.group: Ensure no security groups allow egress from 0.0.0.0:0 to port -1" in (
+        live_plan_scan.failed_checks
+    ), live_plan_scan.failed_checks
+    assert not any(finding.startswith("CKV_AWS_382") for finding in json_scan.failed_checks), json_scan.failed_checks
 
 
 @pytest.mark.terraform
@@ -106,7 +108,9 @@ def test_applied_product_passes_its_live_plan(apply_stack, tmp_path):
     live_plan.write_text(live_plan_json(applied.terraform, applied.moto.url, applied.config.region))
     [result] = gate([], [live_plan], tmp_path / "reports")
     assert result.name == "cozy-demo.live-plan" and result.passed, result.failed_checks
-    applied.assert_second_plan_empty()  # the apply-only override is back in place
+    # The apply-only override is back in place for the other tests of this apply.
+    override = json.loads((applied.terraform.workdir / OVERRIDE_FILE).read_text())
+    assert {instance["monitoring"] for instance in override["resource"]["aws_instance"].values()} == {False}
 
 
 def test_scanning_nothing_is_an_error(tmp_path, capsys):
