@@ -19,8 +19,11 @@ only make moto answer as AWS does, the synthesized stack is never changed:
 Run as `python tests/moto_with_fixes.py -H 127.0.0.1 -p PORT`.
 """
 
+import hashlib
 import sys
+from pathlib import Path
 
+from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance
 from moto.ec2.models.launch_templates import LaunchTemplateBackend
@@ -102,6 +105,36 @@ def _prep_nics_with_secondary_ips(self, nic_spec, *args, **kwargs):
                 interface.private_ip_addresses.append({"Primary": False, "PrivateIpAddress": address["PrivateIpAddress"]})
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from talos_sandbox.config import (  # noqa: E402  (the config only; no provider bindings)
+    SIDERO_LABS_AMI_OWNER,
+    TalosConfig,
+    official_talos_ami_name,
+)
+
+_load_amis = AmiBackend._load_amis
+
+
+def _load_amis_with_official_talos(self):
+    _load_amis(self)
+    release = TalosConfig(install_method="talos-ami").ami_version
+    name = official_talos_ami_name(release, self.region_name)
+    ami_id = "ami-" + hashlib.sha256(name.encode()).hexdigest()[:17]  # stable, like a real 17-digit id
+    self.amis[ami_id] = Ami(
+        self,
+        ami_id,
+        name=name,
+        owner_id=SIDERO_LABS_AMI_OWNER,
+        public=True,
+        virtualization_type="hvm",
+        architecture="arm64",
+        root_device_type="ebs",
+        root_device_name="/dev/xvda",
+        region_name=self.region_name,
+    )
+
+
+AmiBackend._load_amis = _load_amis_with_official_talos
 NetworkInterface.association = property(_association_if_public)
 Instance.prep_nics = _prep_nics_with_secondary_ips
 Instance.__init__ = _instance_init_with_interface_groups

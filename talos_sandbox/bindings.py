@@ -51,11 +51,13 @@ else:
 # ruff: noqa: E402  (the imports below must follow the registration above)
 from cdktf import (  # noqa: F401
     App,
+    DataResource,
     Fn,
     ITerraformDependable,
     LocalBackend,
     S3Backend,
     TerraformOutput,
+    TerraformResourceLifecycle,
     TerraformStack,
     Token,
 )
@@ -68,6 +70,7 @@ from cdktf_cdktf_provider_aws.autoscaling_group import (  # noqa: F401
 )
 from cdktf_cdktf_provider_aws.autoscaling_schedule import AutoscalingSchedule  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
+from cdktf_cdktf_provider_aws.data_aws_ami import DataAwsAmi, DataAwsAmiFilter  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_internet_gateway import (  # noqa: F401
     DataAwsInternetGateway,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,28 +38,67 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _lint(args: argparse.Namespace) -> int:
     from .lint import lint, report
+    from .lint.formats import LintResult, to_json, to_sarif
 
-    findings = []
-    for config in _configs(args):
-        found = lint(config)
-        print(f"== {config.name}\n{report(found)}\n")
-        findings += found
-    return EXIT_POLICY_FAILED if findings and args.strict else 0
+    results = []
+    for path in args.config or [None]:
+        config = load_config(path)
+        results.append(LintResult(config, path, lint(config)))
+    if args.format == "json":
+        print(to_json(results))
+    elif args.format == "sarif":
+        print(to_sarif(results))
+    else:
+        for result in results:
+            print(f"== {result.config.name}\n{report(result.findings)}\n")
+    found = any(result.findings for result in results)
+    return EXIT_POLICY_FAILED if found and args.strict else 0
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from .cost import estimate, format_estimate, load_prices
+    from .cost import estimate, estimate_record, format_estimate, load_prices
 
     prices = load_prices(args.prices)
-    print("\n\n".join(format_estimate(estimate(config, prices)) for config in _configs(args)))
+    estimates = [estimate(config, prices) for config in _configs(args)]
+    if args.format == "json":
+        print(json.dumps({"sandboxes": [estimate_record(e) for e in estimates]}, indent=2))
+    else:
+        print("\n\n".join(format_estimate(e) for e in estimates))
+    return 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from .diagram import build, require_dot, to_dot, to_mermaid, to_svg
+    from .synth import STACK_FILE, synthesize
+
+    config = load_config(args.config)
+    if args.format == "svg":
+        require_dot()
+    # Drawn from a real synth, in a scratch folder: cdktf.out is never touched.
+    with tempfile.TemporaryDirectory(prefix="talos-sandbox-diagram-") as scratch:
+        [stack_dir] = synthesize([config], Path(scratch) / "out")
+        stack = json.loads((stack_dir / STACK_FILE).read_text(encoding="utf-8"))
+    diagram = build(stack, title=config.name)
+    if args.format == "mermaid":
+        sys.stdout.write(to_mermaid(diagram))
+    elif args.format == "dot":
+        sys.stdout.write(to_dot(diagram))
+    else:
+        sys.stdout.write(to_svg(to_dot(diagram)))
     return 0
 
 
 def _next_steps(args: argparse.Namespace) -> int:
-    from .runbook import next_steps
+    from .runbook import next_steps, runbook
 
-    for config in _configs(args):
-        print(next_steps(config, str(Path(args.out) / "stacks" / config.name)))
+    configs = _configs(args)
+    stack_dirs = [str(Path(args.out) / "stacks" / config.name) for config in configs]
+    if args.format == "json":
+        runbooks = [runbook(config, stack_dir).as_dict() for config, stack_dir in zip(configs, stack_dirs)]
+        print(json.dumps(runbooks, indent=2))
+        return 0
+    for config, stack_dir in zip(configs, stack_dirs):
+        print(next_steps(config, stack_dir))
     return 0
 
 
@@ -90,6 +131,13 @@ def _add_config_options(parser: argparse.ArgumentParser, out: bool = True) -> No
     )
     if out:
         parser.add_argument("--out", default="cdktf.out", metavar="DIR", help="output folder (default: cdktf.out)")
+
+
+def _add_format_option(parser: argparse.ArgumentParser, **formats: str) -> None:
+    """--format: each format with what it is; the first is the default."""
+    default = next(iter(formats))
+    described = ", ".join(f"{name} ({text})" for name, text in formats.items())
+    parser.add_argument("--format", choices=tuple(formats), default=default, help=f"{described}; default {default}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,15 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(lint, out=False)
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any finding")
+    _add_format_option(
+        lint, text="a report", json="stable keys, see README", sarif="SARIF 2.1.0 for code scanning"
+    )
     lint.set_defaults(run=_lint)
 
     cost = commands.add_parser("cost", help="monthly cost: the schedule (or the design's 5 h/day) and always-on")
     _add_config_options(cost, out=False)
     cost.add_argument("--prices", metavar="FILE", help="price table (YAML/JSON) merged over the embedded one")
+    _add_format_option(cost, text="a table", json="stable keys, see README")
     cost.set_defaults(run=_cost)
+
+    diagram = commands.add_parser(
+        "diagram",
+        help="the sandbox's network drawn from its synthesized stack (Mermaid, Graphviz DOT or SVG)",
+        description="Synthesizes into a scratch folder (cdktf.out is not touched) and draws the result.",
+    )
+    diagram.add_argument("--config", metavar="FILE", help="sandbox config (YAML). Default: the embedded design.")
+    _add_format_option(diagram, mermaid="as in the stack's README.md", svg="needs Graphviz' dot", dot="Graphviz DOT")
+    diagram.set_defaults(run=_diagram)
 
     next_steps = commands.add_parser("next-steps", help="the operator runbook after synth: apply, reach, install, bootstrap")
     _add_config_options(next_steps)
+    _add_format_option(next_steps, text="the runbook to read", json="a list with one runbook per config, keys in README")
     next_steps.set_defaults(run=_next_steps)
     return parser
 

@@ -31,14 +31,42 @@ from .instance_types import GRAVITON_FAMILIES, is_graviton
 # to install (Talos' system requirements name 10 GiB as the minimum).
 MIN_ROOT_VOLUME_GB = 10
 MAX_ROOT_VOLUME_GB = 16384  # gp3 limit
+# The official Talos AMIs: published by Sidero Labs' account (siderolabs/contrib:
+# examples/terraform/aws/main.tf, `owners = ["540036508848"] # Sidero Labs`), one per
+# release, region and architecture, named talos-<release>-<region>-<arch>, with a 20 GiB
+# root snapshot (siderolabs/talos: hack/cloud-image-uploader/aws.go); EC2 cannot launch
+# them on a smaller root volume.
+SIDERO_LABS_AMI_OWNER = "540036508848"
+TALOS_AMI_SNAPSHOT_GB = 20
+
+
+def official_talos_ami_name(release: str, region: str) -> str:
+    return f"talos-{release}-{region}-arm64"
+
 
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SSH_PUBLIC_KEY = re.compile(
+    r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r" [A-Za-z0-9+/]+={0,3}( [^\n\r]*)?"
+)
+_TALOS_RELEASE = re.compile(r"v\d+\.\d+\.\d+")
 
 
 def field_error(field: str, problem: str) -> PydanticCustomError:
     """A validation error for a cross-field rule, reported at `field` (dotted path)."""
     return PydanticCustomError("sandbox_field", "{field}: {problem}", {"field": field, "problem": problem})
+
+
+def release_tag(value: str, example: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a release tag `vX.Y.Z`, for comparing versions."""
+    match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
+    if not match:
+        raise PydanticCustomError(
+            "version", "'{value}' is not a release tag like {example}", {"value": value, "example": example}
+        )
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
 
 
 class _Model(BaseModel):
@@ -168,6 +196,13 @@ class WireguardConfig(_Model):
         description="SSM SecureString holding the bastion's private key, read at boot. "
         "Default: /<name>/wireguard/private-key.",
     )
+    mtu: int = Field(
+        1420,
+        ge=1280,
+        le=1420,
+        description="Tunnel MTU. The tunnel leaves through the internet gateway (1500 bytes at most) "
+        "over IPv6 (80 bytes of WireGuard overhead); lower it if the path to the peer is narrower.",
+    )
 
     @field_validator("peer_endpoint")
     @classmethod
@@ -225,6 +260,11 @@ class BastionConfig(_Model):
     ssh_ipv6_cidrs: tuple[ipaddress.IPv6Network, ...] = Field(
         (), description="IPv6 ranges allowed to SSH to the bastion. Empty: no SSH, use Session Manager."
     )
+    ssh_public_keys: tuple[str, ...] = Field(
+        (),
+        description="OpenSSH public keys written to ec2-user's authorized_keys at boot (public keys are "
+        "not secrets). Empty: reach the bastion with EC2 Instance Connect or Session Manager.",
+    )
     root_volume_gb: int = Field(8, ge=8, le=MAX_ROOT_VOLUME_GB, description="Bastion root volume (gp3) in GB.")
     nat_tcp_ports: tuple[Port, ...] = Field(
         (443,),
@@ -239,6 +279,18 @@ class BastionConfig(_Model):
     @classmethod
     def _arm64(cls, value: str) -> str:
         return _require_graviton(value)
+
+    @field_validator("ssh_public_keys")
+    @classmethod
+    def _public_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            if not _SSH_PUBLIC_KEY.fullmatch(key):
+                raise PydanticCustomError(
+                    "ssh_key",
+                    "'{value}' is not one OpenSSH public key line (type, base64 key, optional comment)",
+                    {"value": key},
+                )
+        return value
 
 
 # --- nodes ---------------------------------------------------------------------------
@@ -327,7 +379,28 @@ class TalosImages(_Model):
         return value
 
 
+def image_tag(image: str) -> str | None:
+    """The `vX.Y.Z` tag of an image reference, or None (no tag, or another kind of tag)."""
+    name = image.split("@")[0].rpartition("/")[2]
+    tag = name.partition(":")[2]
+    return tag if _TALOS_RELEASE.fullmatch(tag) else None
+
+
 class TalosConfig(_Model):
+    install_method: Literal["boot-to-talos", "talos-ami"] = Field(
+        "boot-to-talos",
+        description="How nodes get Talos: boot-to-talos (boot Amazon Linux 2023 and install the role image "
+        "over it) or talos-ami (launch the official Talos arm64 AMI, then `talosctl upgrade` to the role image).",
+    )
+    version: str | None = Field(
+        None,
+        description="Talos release of the official AMI (talos-ami only). Default: the tag the two images share.",
+    )
+    ami_id: str | None = Field(
+        None,
+        description="Launch the nodes from this AMI instead of looking up the official one (talos-ami only; "
+        "AMI ids are per region).",
+    )
     boot_to_talos_version: str = Field("v0.7.1", description="boot-to-talos release (v0.7.1 or later on arm64).")
     boot_to_talos_sha256: str | None = Field(
         None,
@@ -341,10 +414,7 @@ class TalosConfig(_Model):
     @field_validator("boot_to_talos_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", value)
-        if not match:
-            raise PydanticCustomError("version", "'{value}' is not a release tag like v0.7.1", {"value": value})
-        if tuple(int(part) for part in match.groups()) < (0, 7, 1):
+        if release_tag(value, example="v0.7.1") < (0, 7, 1):
             raise PydanticCustomError(
                 "version",
                 "{value} is too old for arm64: kexec before v0.7.0 used x86-64 syscalls and v0.7.1 "
@@ -367,6 +437,45 @@ class TalosConfig(_Model):
             raise PydanticCustomError("disk", "'{value}' is not a whole-disk device like /dev/nvme0n1", {"value": value})
         return value
 
+    @field_validator("version")
+    @classmethod
+    def _talos_release(cls, value: str | None) -> str | None:
+        if value is not None and not _TALOS_RELEASE.fullmatch(value):
+            raise PydanticCustomError("version", "'{value}' is not a Talos release like v1.11.6", {"value": value})
+        return value
+
+    @field_validator("ami_id")
+    @classmethod
+    def _ami_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"ami-([0-9a-f]{8}|[0-9a-f]{17})", value):
+            raise PydanticCustomError("ami_id", "'{value}' is not an AMI id (ami-...)", {"value": value})
+        return value
+
+    @model_validator(mode="after")
+    def _method_keys(self) -> TalosConfig:
+        if self.install_method == "boot-to-talos":
+            for key in ("version", "ami_id"):
+                if getattr(self, key) is not None:
+                    raise field_error(f"talos.{key}", "only used with talos.install_method talos-ami")
+        elif self.ami_id is None and self.ami_version is None:
+            raise field_error(
+                "talos.version",
+                "required with install_method talos-ami when talos.images.gateway and .compute do not share "
+                "one release tag (vX.Y.Z) to take it from",
+            )
+        return self
+
+    @property
+    def images_version(self) -> str | None:
+        """The release tag both role images carry, if they carry the same one."""
+        tags = {image_tag(self.images.gateway), image_tag(self.images.compute)}
+        return tags.pop() if len(tags) == 1 else None
+
+    @property
+    def ami_version(self) -> str | None:
+        """The Talos release of the official AMI the nodes launch from (talos-ami)."""
+        return self.version or self.images_version
+
 
 # --- load balancer addresses ---------------------------------------------------------
 
@@ -381,6 +490,99 @@ class LoadBalancerConfig(_Model):
     addresses: tuple[ipaddress.IPv4Address, ...] = Field(
         (), description="Service addresses (in the nodes' subnet) for MetalLB / CozyStack."
     )
+
+
+# --- cozystack ----------------------------------------------------------------------
+
+# CozyStack v0.38.0 to v0.41.x ship Talos v1.11 (cozystack/cozystack:
+# packages/core/talos/images/talos/profiles/installer.yaml at each tag); v1.0 and later
+# ship Talos v1.12 and install through an operator instead of cozystack-installer.yaml.
+COZYSTACK_FOR_TALOS_1_11 = ((0, 38, 0), (1, 0, 0))
+_DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# kube-apiserver refuses an IPv4 service range wider than /12 (20 bits of host).
+MAX_SERVICE_CIDR_PREFIX = 12
+
+
+class CozystackConfig(_Model):
+    enabled: bool = Field(
+        True,
+        description="Write CozyStack's Talos patches (talos/cozystack*.yaml) and its install steps in the runbook.",
+    )
+    version: str = Field(
+        "v0.41.11",
+        description="CozyStack release installed by the runbook; v0.38.0 to v0.41.x ship Talos v1.11, "
+        "the images' version.",
+    )
+    bundle_name: Literal["paas-full", "distro-full"] = Field(
+        "paas-full", description="CozyStack bundle for Talos nodes (ConfigMap bundle-name)."
+    )
+    cluster_domain: str = Field("cozy.local", description="Kubernetes cluster domain (Talos dnsDomain).")
+    pod_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("10.244.0.0/16"), description="Pod subnet (Talos podSubnets, ConfigMap ipv4-pod-cidr)."
+    )
+    service_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("10.96.0.0/16"),
+        description="Service subnet (Talos serviceSubnets, ConfigMap ipv4-svc-cidr).",
+    )
+    join_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("100.64.0.0/16"),
+        description="Kube-OVN's node-to-pod join subnet (ConfigMap ipv4-join-cidr).",
+    )
+    root_host: str | None = Field(
+        None,
+        description="Domain of CozyStack's services (ConfigMap root-host). Default: <address>.nip.io, the "
+        "address being the first load-balancer address or else the first control plane's.",
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        oldest, first_unfit = COZYSTACK_FOR_TALOS_1_11
+        if not oldest <= release_tag(value, example="v0.41.11") < first_unfit:
+            raise PydanticCustomError(
+                "version",
+                "{value} does not ship Talos v1.11 (the images' version): use v0.38.0 to v0.41.x; "
+                "v1.0 and later ship Talos v1.12 and install differently",
+                {"value": value},
+            )
+        return value
+
+    @field_validator("cluster_domain", "root_host")
+    @classmethod
+    def _dns_name(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_NAME.fullmatch(value):
+            raise PydanticCustomError("dns_name", "'{value}' is not a lowercase DNS name", {"value": value})
+        return value
+
+    @field_validator("service_cidr")
+    @classmethod
+    def _service_range(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen < MAX_SERVICE_CIDR_PREFIX:
+            raise PydanticCustomError(
+                "cidr_size",
+                "{cidr} is wider than /{limit}, which kube-apiserver refuses for services",
+                {"cidr": str(value), "limit": MAX_SERVICE_CIDR_PREFIX},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _separate_ranges(self) -> CozystackConfig:
+        ranges = self.cluster_ranges
+        for index, (field, cidr) in enumerate(ranges):
+            for other_field, other in ranges[:index]:
+                if cidr.overlaps(other):
+                    raise field_error(f"cozystack.{field}", f"{cidr} overlaps cozystack.{other_field} {other}")
+        return self
+
+    @property
+    def cluster_ranges(self) -> list[tuple[str, ipaddress.IPv4Network]]:
+        """The cluster's own address ranges, by key: none may overlap another or the VPC."""
+        return [("pod_cidr", self.pod_cidr), ("service_cidr", self.service_cidr), ("join_cidr", self.join_cidr)]
+
+    @property
+    def pod_gateway(self) -> ipaddress.IPv4Address:
+        """Kube-OVN's gateway in the pod subnet: its first address (ConfigMap ipv4-pod-gateway)."""
+        return self.pod_cidr.network_address + 1
 
 
 # --- schedule ------------------------------------------------------------------------
@@ -467,6 +669,7 @@ class SandboxConfig(_Model):
     nodes: list[NodeConfig] = Field(min_length=1, description="The Talos nodes.")
     talos: TalosConfig = Field(default_factory=TalosConfig)
     loadbalancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
+    cozystack: CozystackConfig = Field(default_factory=CozystackConfig)
     schedule: ScheduleConfig | None = Field(None, description="Start/stop times. Default: none, always on.")
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
@@ -497,6 +700,9 @@ class SandboxConfig(_Model):
                 "required with bastion.ipv4_egress public_ipv4: the nodes' subnet routes 0.0.0.0/0 to the "
                 "bastion, so the bastion needs its own subnet routed to the internet gateway",
             )
+        for field, cidr in self.cozystack.cluster_ranges if self.cozystack.enabled else ():
+            if cidr.overlaps(self.network.vpc_cidr):
+                raise field_error(f"cozystack.{field}", f"{cidr} overlaps network.vpc_cidr {self.network.vpc_cidr}")
         if self.loadbalancer.mode == "none" and self.loadbalancer.addresses:
             raise field_error("loadbalancer.addresses", "must be empty with loadbalancer.mode none")
         if self.loadbalancer.mode == "eni-secondary-ips":
@@ -526,6 +732,14 @@ class SandboxConfig(_Model):
             if address in owners:
                 raise field_error(field, f"{address} is already used by {owners[address]}")
             owners[address] = field
+        if self.talos.install_method == "talos-ami":
+            for field, size in self._root_volume_fields():
+                if size < TALOS_AMI_SNAPSHOT_GB:
+                    raise field_error(
+                        field,
+                        f"{size} GB is smaller than the official Talos AMI's {TALOS_AMI_SNAPSHOT_GB} GiB root "
+                        "snapshot (install_method talos-ami); EC2 cannot launch it on less",
+                    )
         names: dict[str, int] = {}
         for index, node in enumerate(self.nodes):
             if node.name in names:
@@ -535,12 +749,30 @@ class SandboxConfig(_Model):
             names[node.name] = index
         return self
 
+    def _root_volume_fields(self) -> list[tuple[str, int]]:
+        """(config field, size) for every root volume size that some node uses."""
+        fields = {
+            (f"nodes[{index}].root_volume_gb" if node.root_volume_gb else "node_defaults.root_volume_gb"):
+            self.node_root_volume_gb(node)
+            for index, node in enumerate(self.nodes)
+        }
+        return list(fields.items())
+
     # Derived values, so that every construct reads them the same way.
 
     @property
     def gateway_node(self) -> NodeConfig | None:
         """The first gateway node: it carries the load-balancer addresses."""
         return next((node for node in self.nodes if node.role == "gateway"), None)
+
+    @property
+    def first_control_plane(self) -> NodeConfig:
+        """Where the runbook bootstraps etcd and points the Kubernetes API endpoint."""
+        return next((node for node in self.nodes if node.machine_type == "controlplane"), self.nodes[0])
+
+    @property
+    def control_plane_endpoint(self) -> str:
+        return f"https://{self.first_control_plane.private_ip}:6443"
 
     @property
     def availability_zone(self) -> str:
@@ -555,6 +787,12 @@ class SandboxConfig(_Model):
 
     def node_root_volume_gb(self, node: NodeConfig) -> int:
         return node.root_volume_gb or self.node_defaults.root_volume_gb
+
+    @property
+    def talos_ami_name(self) -> str | None:
+        """The name of the official Talos arm64 AMI for talos.ami_version in this region."""
+        release = self.talos.ami_version
+        return official_talos_ami_name(release, self.region) if release else None
 
     def node_image(self, node: NodeConfig) -> str:
         return getattr(self.talos.images, node.role)
@@ -633,3 +871,28 @@ def _describe(exc: ValidationError, source: str) -> str:
             suffix = "" if quotes_value or isinstance(shown, (dict, list)) else f" (got {shown!r})"
             lines.append(f"{location or 'config'}: {error['msg']}{suffix}")
     return f"{source}: invalid config:\n  " + "\n  ".join(lines)
+
+
+def field_line(text: str, field: str) -> int | None:
+    """The 1-based line in a YAML document where `field` (`bastion.ssh_ipv6_cidrs[0]`) is
+    set, or where its nearest configured parent is; None when not even its top key is."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        if isinstance(node, yaml.MappingNode) and not part.startswith("["):
+            match = next(((key, value) for key, value in node.value if key.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and part.startswith("["):
+            index = int(part[1:-1])
+            if index >= len(node.value):
+                break
+            node = node.value[index]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -62,6 +62,7 @@ class CostEstimate:
     as_of: str
     scenario: str
     lines: tuple[CostLine, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def totals(self) -> tuple[float, float]:
@@ -144,7 +145,16 @@ def estimate(config: SandboxConfig, table: PriceTable) -> CostEstimate:
             gigabytes * (prices.logs_ingest_gb + prices.logs_storage_gb_month),
         )
         fixed("KMS key (flow logs)", "1 key", prices.kms_key_month)
-    return CostEstimate(config.name, config.region, table.currency, table.as_of, scenario, tuple(lines))
+    notes = ()
+    # The official AMIs are shared publicly with no product code (siderolabs/talos:
+    # hack/cloud-image-uploader/aws.go), so EC2 bills them like any instance.
+    if config.talos.install_method == "talos-ami":
+        notes = (
+            "install method talos-ami: the same instances and volumes as boot-to-talos, so the same "
+            "cost. The official Talos AMI carries no software charge, and skipping the Amazon Linux first "
+            "boot saves only minutes, which monthly hours do not show.",
+        )
+    return CostEstimate(config.name, config.region, table.currency, table.as_of, scenario, tuple(lines), notes)
 
 
 def format_estimate(estimate: CostEstimate) -> str:
@@ -170,5 +180,28 @@ def format_estimate(estimate: CostEstimate) -> str:
             *(line(row) for row in rows),
             rule,
             line(total),
+            *(f"\nNote: {note}" for note in estimate.notes),
         ]
     )
+
+
+def estimate_record(estimate: CostEstimate) -> dict:
+    """The estimate for `cost --format json`; amounts rounded to cents, like the table."""
+    scheduled, always_on = estimate.totals
+    return {
+        "name": estimate.name,
+        "region": estimate.region,
+        "currency": estimate.currency,
+        "prices_as_of": estimate.as_of,
+        "scenario": estimate.scenario,
+        "lines": [
+            {
+                "item": line.item,
+                "quantity": line.quantity,
+                "scheduled": round(line.scheduled, 2),
+                "always_on": round(line.always_on, 2),
+            }
+            for line in estimate.lines
+        ],
+        "total": {"scheduled": round(scheduled, 2), "always_on": round(always_on, 2)},
+    }

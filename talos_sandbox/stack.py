@@ -5,7 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from . import bindings as tf
-from .config import SandboxConfig
+from .config import SIDERO_LABS_AMI_OWNER, SandboxConfig
 from .constructs.bastion_eni import BastionEni, BastionEniProps
 from .constructs.naming import AccountRef
 from .constructs.sandbox_schedule import SandboxSchedule, SandboxScheduleProps
@@ -13,7 +13,9 @@ from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSe
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.service_role import ServiceRole, ServiceRoleProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
-from .runbook import apply_config_command
+from .cozystack import install_files
+from .runbook import apply_config_command, upgrade_command
+from .talos_patches import cozystack_patches, node_patch_path
 
 # AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
 AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
@@ -35,6 +37,8 @@ class SandboxStack(tf.TerraformStack):
         account = AccountRef(account_id=identity.account_id, partition=partition.partition)
         ami = tf.DataAwsSsmParameter(self, "al2023-arm64", name=AL2023_ARM64_PARAMETER)
         ami_id = ami.insecure_value  # a public AMI id, not a secret; `value` would mark it sensitive
+
+        node_ami_id = self._talos_ami_id() if config.talos.install_method == "talos-ami" else ami_id
 
         network = config.network
         self.vpc = SandboxVpc(
@@ -80,6 +84,8 @@ class SandboxStack(tf.TerraformStack):
                 ipv4_egress=config.bastion.ipv4_egress,
                 wireguard=wireguard,
                 wireguard_key_parameter=config.wireguard_key_parameter,
+                ssh_public_keys=config.bastion.ssh_public_keys,
+                s3_gateway_endpoint=network.s3_gateway_endpoint,
                 account=account,
                 tags={**config.tags, "Sandbox": config.name},
             ),
@@ -114,7 +120,8 @@ class SandboxStack(tf.TerraformStack):
                     if node is lb_carrier
                     else (),
                     instance_profile_name=node_profile,
-                    ami_id=ami_id,
+                    ami_id=node_ami_id,
+                    install_method=config.talos.install_method,
                     depends_on=(nat_route,),
                 ),
             )
@@ -151,9 +158,15 @@ class SandboxStack(tf.TerraformStack):
             "node_instance_ids": ({name: node.instance.id for name, node in self.nodes.items()}, "Node instance ids"),
             "talosctl_apply_config": (
                 {n.name: apply_config_command(config, n) for n in config.nodes},
-                "Per node: generate its Talos config with its patch (talos/<node>.yaml) and apply it",
+                "Per node: generate its Talos config with its patches (talos/<node>.yaml, then CozyStack's) "
+                "and apply it",
             ),
         }
+        if config.talos.install_method == "talos-ami":
+            outputs["talosctl_upgrade"] = (
+                {n.name: upgrade_command(config, n) for n in config.nodes},
+                "Per node, after bootstrap, one at a time: switch it from the AMI's Talos to its role image",
+            )
         if config.bastion.ipv4_egress == "public_ipv4":
             outputs["bastion_public_ipv4"] = (self.bastion.elastic_ip.public_ip, "The bastion's Elastic IP")
         if config.loadbalancer.addresses:
@@ -166,7 +179,25 @@ class SandboxStack(tf.TerraformStack):
 
     def extra_files(self) -> dict[str, str]:
         """Files written into the stack's folder beside cdk.tf.json, by relative path."""
-        return {f"talos/{name}.yaml": node.machine_patch for name, node in sorted(self.nodes.items())}
+        files = {node_patch_path(name): node.machine_patch for name, node in sorted(self.nodes.items())}
+        return {**files, **cozystack_patches(self.config), **install_files(self.config)}
+
+    def _talos_ami_id(self) -> str:
+        """The configured AMI, else the official Talos arm64 AMI for the release, found at plan time."""
+        talos = self.config.talos
+        if talos.ami_id is not None:
+            return talos.ami_id
+        official = tf.DataAwsAmi(
+            self,
+            "talos-arm64",
+            owners=[SIDERO_LABS_AMI_OWNER],
+            most_recent=True,
+            filter=[
+                tf.DataAwsAmiFilter(name="name", values=[self.config.talos_ami_name]),
+                tf.DataAwsAmiFilter(name="architecture", values=["arm64"]),
+            ],
+        )
+        return official.id
 
     def _node_instance_profile(self) -> str:
         # One profile for all nodes, with no permissions: the first boot calls no AWS API,

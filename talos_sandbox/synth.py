@@ -7,6 +7,7 @@ left exactly as it was.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -14,6 +15,9 @@ from pathlib import Path
 
 from .config import SandboxConfig
 from .errors import SandboxError
+
+STACK_FILE = "cdk.tf.json"
+README_FILE = "README.md"
 
 
 def synthesize(configs: Sequence[SandboxConfig], out_dir: str | Path) -> list[Path]:
@@ -45,13 +49,17 @@ def _synthesize_into(configs: Sequence[SandboxConfig], staging: Path) -> None:
     # Imported here so that config errors are reported before the slow jsii load.
     from . import bindings as tf
     from .stack import SandboxStack
+    from .stack_readme import stack_readme
 
     app = tf.App(outdir=str(staging))
     stacks = [SandboxStack(app, config) for config in configs]
     app.synth()
     for stack in stacks:
         stack_dir = staging / "stacks" / stack.config.name
-        for relative, text in stack.extra_files().items():
+        # The README's diagram is drawn from the JSON just written, so it shows what Terraform gets.
+        synthesized = json.loads((stack_dir / STACK_FILE).read_text(encoding="utf-8"))
+        files = {**stack.extra_files(), README_FILE: stack_readme(stack.config, synthesized)}
+        for relative, text in files.items():
             target = stack_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")

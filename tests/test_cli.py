@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from talos_sandbox.cli import main
 
@@ -137,3 +140,60 @@ def test_next_steps_prints_the_runbook(capsys):
     assert main(["next-steps"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Next steps for sandbox cozy-demo") and "talosctl apply-config --insecure -n 10.10.0.101" in out
+
+
+def test_next_steps_json_has_one_runbook_per_config(tmp_path, capsys):
+    lab = write_config(tmp_path, "lab", "cozystack:\n  enabled: false\n")
+    other = write_config(tmp_path, "lb")
+    assert main(["next-steps", "--format", "json", "--out", "out", "--config", lab, "--config", other]) == 0
+    runbooks = json.loads(capsys.readouterr().out)
+    assert [(r["sandbox"], r["stack_dir"]) for r in runbooks] == [("lab", "out/stacks/lab"), ("lb", "out/stacks/lb")]
+    for runbook in runbooks:
+        assert set(runbook) == {"sandbox", "region", "stack_dir", "steps"}
+        for step in runbook["steps"]:
+            assert set(step) == {"id", "title", "notes", "commands"}
+            assert all(set(command) == {"run", "node"} for command in step["commands"])
+    steps = [[step["id"] for step in runbook["steps"]] for runbook in runbooks]
+    assert "install-cozystack" not in steps[0] and "install-cozystack" in steps[1]
+
+
+def test_next_steps_format_is_text_or_json(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["next-steps", "--format", "yaml"])
+    assert raised.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_lint_json_and_sarif_keep_the_exit_codes(capsys):
+    assert main(["lint", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["count"] > 0 and document["sandboxes"][0]["findings"][0]["id"] == "TSL001"
+    assert main(["lint", "--format", "json", "--strict"]) == 1
+    capsys.readouterr()
+    example = str(REPO_ROOT / "examples" / "cozy-demo.yaml")
+    assert main(["lint", "--format", "sarif", "--strict", "--config", example]) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert log["version"] == "2.1.0" and log["runs"][0]["results"]
+
+
+def test_cost_json(capsys):
+    assert main(["cost", "--format", "json"]) == 0
+    [sandbox] = json.loads(capsys.readouterr().out)["sandboxes"]
+    assert sandbox["name"] == "cozy-demo" and sandbox["total"]["scheduled"] == 35.09
+
+
+def test_diagram_formats_never_touch_cdktf_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["diagram"]) == 0
+    assert capsys.readouterr().out.startswith("flowchart TB\n")
+    assert main(["diagram", "--format", "dot"]) == 0
+    assert capsys.readouterr().out.startswith("digraph sandbox {")
+    if shutil.which("dot"):
+        assert main(["diagram", "--format", "svg"]) == 0
+        assert "</svg>" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == [], "no cdktf.out, no scratch folder left behind"
+
+
+def test_diagram_svg_names_the_missing_program(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["diagram", "--format", "svg"]) == 2
+    assert "needs Graphviz's `dot` program" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from talos_sandbox.config import default_config, load_config, parse_config
+from talos_sandbox.config import default_config, field_line, load_config, parse_config
 from talos_sandbox.errors import SandboxError
 
 from .conftest import REPO_ROOT
@@ -271,3 +271,110 @@ def test_schedule_is_validated():
     message = rejected(with_nodes(NODE, schedule={"start": "0 8 * * *", "stop": "0 9 * * *", "timezone": "Mars/Base"}))
     assert "schedule.timezone" in message and "Mars/Base" in message
     assert "schedule.stop: required key is missing" in rejected(with_nodes(NODE, schedule={"start": "0 8 * * *"}))
+
+
+def test_cozystack_defaults():
+    cozystack = default_config().cozystack
+    assert cozystack.enabled and cozystack.version == "v0.41.11" and cozystack.cluster_domain == "cozy.local"
+    assert (str(cozystack.pod_cidr), str(cozystack.service_cidr), str(cozystack.join_cidr)) == (
+        "10.244.0.0/16", "10.96.0.0/16", "100.64.0.0/16"
+    )  # fmt: skip
+    assert str(cozystack.pod_gateway) == "10.244.0.1" and cozystack.root_host is None
+
+
+def test_cozystack_version_must_ship_talos_1_11():
+    for version in ("v0.37.10", "v1.0.0", "v1.6.2"):
+        assert f"cozystack.version: {version} does not ship Talos v1.11" in rejected(
+            with_nodes(NODE, cozystack={"version": version})
+        )
+    assert "is not a release tag" in rejected(with_nodes(NODE, cozystack={"version": "0.41.11"}))
+    assert parse_config(with_nodes(NODE, cozystack={"version": "v0.38.0"})).cozystack.version == "v0.38.0"
+
+
+def test_cozystack_ranges_must_not_overlap_the_vpc_or_each_other():
+    assert "cozystack.pod_cidr: 10.10.0.0/16 overlaps network.vpc_cidr 10.10.0.0/16" in rejected(
+        with_nodes(NODE, cozystack={"pod_cidr": "10.10.0.0/16"})
+    )
+    assert "cozystack.join_cidr: 10.96.0.0/24 overlaps cozystack.service_cidr 10.96.0.0/16" in rejected(
+        with_nodes(NODE, cozystack={"join_cidr": "10.96.0.0/24"})
+    )
+    # Off, its ranges are not used: only their own consistency is checked.
+    assert not parse_config(with_nodes(NODE, cozystack={"enabled": False, "pod_cidr": "10.10.0.0/16"})).cozystack.enabled
+
+
+def test_cozystack_names_and_service_range():
+    assert "cozystack.cluster_domain: 'Cozy_Local' is not a lowercase DNS name" in rejected(
+        with_nodes(NODE, cozystack={"cluster_domain": "Cozy_Local"})
+    )
+    assert "cozystack.root_host: 'https://x.org' is not a lowercase DNS name" in rejected(
+        with_nodes(NODE, cozystack={"root_host": "https://x.org"})
+    )
+    assert "wider than /12" in rejected(with_nodes(NODE, cozystack={"service_cidr": "10.96.0.0/11"}))
+    assert "bundle_name" in rejected(with_nodes(NODE, cozystack={"bundle_name": "paas-hosted"}))
+
+
+def test_field_line_finds_the_key_or_its_nearest_parent():
+    text = (
+        "name: lab\nbastion:\n  wireguard:\n    allowed_ips: [0.0.0.0/0]\n"
+        "nodes:\n  - name: n1\n    instance_type: t4g.large\n"
+    )
+    assert field_line(text, "bastion.wireguard.allowed_ips") == 4
+    assert field_line(text, "bastion.wireguard.peer_endpoint") == 3, "unset: its parent's line"
+    assert field_line(text, "nodes[0].instance_type") == 7
+    assert field_line(text, "nodes[3].instance_type") == 5
+    assert field_line(text, "talos.images.gateway") is None
+    assert field_line("key: [unclosed", "key") is None
+
+
+AMI = {"install_method": "talos-ami"}
+
+
+def test_talos_ami_release_follows_the_images_tag():
+    config = parse_config(with_nodes(NODE, talos=AMI))
+    assert config.talos.version is None and config.talos.ami_version == "v1.11.6"
+    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"
+    pinned = parse_config(with_nodes(NODE, region="us-east-2", talos={**AMI, "version": "v1.11.5"}))
+    assert pinned.talos_ami_name == "talos-v1.11.5-us-east-2-arm64"
+
+
+@pytest.mark.parametrize(
+    ("talos", "field", "problem"),
+    [
+        ({**AMI, "version": "1.11.6"}, "talos.version", "'1.11.6' is not a Talos release like v1.11.6"),
+        ({**AMI, "ami_id": "ami-12345"}, "talos.ami_id", "'ami-12345' is not an AMI id (ami-...)"),
+        ({**AMI, "ami_id": "AMI-0123456789ABCDEF0"}, "talos.ami_id", "is not an AMI id"),
+        ({"install_method": "pxe"}, "talos.install_method", "'boot-to-talos' or 'talos-ami'"),
+        ({"ami_id": "ami-0123456789abcdef0"}, "talos.ami_id", "only used with talos.install_method talos-ami"),
+        ({"version": "v1.11.6"}, "talos.version", "only used with talos.install_method talos-ami"),
+        (
+            {**AMI, "images": {"gateway": "ghcr.io/a/b@sha256:" + "ab" * 32}},
+            "talos.version",
+            "required with install_method talos-ami",
+        ),
+    ],
+    ids=["version-format", "ami-id-short", "ami-id-case", "unknown-method", "ami-id-needs-ami-method",
+         "version-needs-ami-method", "no-release-to-derive"],
+)
+def test_rejects_bad_install_method_keys(talos, field, problem):
+    message = rejected(with_nodes(NODE, talos=talos))
+    assert f"{field}:" in message and problem in message
+
+
+def test_explicit_ami_needs_no_release():
+    images = {"gateway": "ghcr.io/a/b@sha256:" + "ab" * 32}
+    config = parse_config(with_nodes(NODE, talos={**AMI, "images": images, "ami_id": "ami-0123456789abcdef0"}))
+    assert config.talos.ami_version is None and config.talos.ami_id == "ami-0123456789abcdef0"
+
+
+def test_talos_ami_root_volume_holds_the_amis_snapshot():
+    message = rejected(with_nodes(NODE, talos=AMI, node_defaults={"root_volume_gb": 16}))
+    assert "node_defaults.root_volume_gb: 16 GB is smaller than the official Talos AMI's 20 GiB" in message
+    message = rejected(with_nodes({**NODE, "root_volume_gb": 12}, talos=AMI))
+    assert "nodes[0].root_volume_gb: 12 GB" in message
+    assert parse_config(with_nodes(NODE, node_defaults={"root_volume_gb": 16})).talos.install_method == "boot-to-talos"
+
+
+def test_talos_ami_example_uses_the_lookup():
+    config = load_config(REPO_ROOT / "examples" / "talos-ami.yaml")
+    assert config.talos.install_method == "talos-ami" and config.talos.ami_id is None
+    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"

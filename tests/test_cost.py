@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from talos_sandbox.config import default_config
-from talos_sandbox.cost import estimate, format_estimate, load_prices
+from talos_sandbox.cost import estimate, estimate_record, format_estimate, load_prices
 from talos_sandbox.errors import SandboxError
 
 from .conftest import make_config
@@ -81,3 +81,20 @@ def test_table_reads_in_a_terminal():
     assert lines_[2].split()[:2] == ["item", "quantity"] and "always on" in lines_[2]
     assert lines_[-1].startswith("total / month") and lines_[-1].endswith("109.53")
     assert max(len(line) for line in lines_[2:]) < 120
+
+
+def test_record_has_stable_keys_and_the_table_totals():
+    result = estimate(default_config(), load_prices(None))
+    record = estimate_record(result)
+    assert set(record) == {"name", "region", "currency", "prices_as_of", "scenario", "lines", "total"}
+    assert all(set(line) == {"item", "quantity", "scheduled", "always_on"} for line in record["lines"])
+    assert record["total"] == {"scheduled": 35.09, "always_on": 109.53}
+    assert [line["item"] for line in record["lines"]][:2] == ["bastion", "node talos-gateway-1"]
+
+
+def test_ami_method_costs_the_same_and_says_so():
+    prices = load_prices(None)
+    ami = estimate(make_config(talos={"install_method": "talos-ami"}), prices)
+    boot = estimate(default_config(), prices)
+    assert ami.lines == boot.lines and boot.notes == ()
+    assert "install method talos-ami: the same instances and volumes" in format_estimate(ami)

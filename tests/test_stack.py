@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from talos_sandbox.config import default_config
-from talos_sandbox.runbook import apply_config_command
+from talos_sandbox.runbook import apply_config_command, upgrade_command
 
 from .conftest import PUBLIC_IPV4, make_config, resources_of
 
@@ -33,6 +33,14 @@ def test_optional_outputs(synth):
     _, stack = synth(config)
     assert stack["output"]["bastion_public_ipv4"]["value"].startswith("${aws_eip.bastion_public-ipv4_")
     assert stack["output"]["loadbalancer_addresses"]["value"] == ["10.10.0.200"]
+
+
+def test_ami_method_outputs_the_upgrade_commands(synth):
+    config = make_config(talos={"install_method": "talos-ami"})
+    _, stack = synth(config)
+    assert stack["output"]["talosctl_upgrade"]["value"] == {
+        node.name: upgrade_command(config, node) for node in config.nodes
+    }
 
 
 def test_loadbalancer_addresses_go_on_the_gateway_node_only(synth):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from harness.offline import prepare_stack
-from talos_sandbox.config import default_config
+from talos_sandbox.config import SIDERO_LABS_AMI_OWNER, default_config
 
 from .conftest import PUBLIC_IPV4, make_config, require_terraform
 
@@ -31,8 +31,9 @@ def applied_default(apply_stack):
             bastion={"ipv4_egress": "public_ipv4", "private_ip": "10.10.1.10"},
             backend={"s3_bucket": "state-bucket"},
         ),
+        make_config(talos={"install_method": "talos-ami"}),
     ],
-    ids=["default", "adopt-public-ipv4-s3"],
+    ids=["default", "adopt-public-ipv4-s3", "talos-ami-lookup"],
 )
 def test_terraform_validate(config, synth, tmp_path):
     require_terraform()
@@ -216,3 +217,26 @@ def test_public_ipv4_bastion_has_an_elastic_ip_on_its_eni(applied_operator):
         "NetworkInterfaces"
     ]
     assert address["NetworkInterfaceId"] == eni["NetworkInterfaceId"]
+
+
+def test_talos_ami_nodes_from_an_explicit_ami(new_moto, apply_stack):
+    moto = new_moto()
+    ec2 = moto.client("ec2", "eu-west-1")
+    # The official AMI as our moto launcher registers it (arm64, Sidero Labs' account).
+    [image] = ec2.describe_images(
+        Owners=[SIDERO_LABS_AMI_OWNER], Filters=[{"Name": "name", "Values": ["talos-v1.11.6-eu-west-1-arm64"]}]
+    )["Images"]
+    config = make_config(talos={"install_method": "talos-ami", "ami_id": image["ImageId"]})
+
+    applied = apply_stack(config, moto)
+
+    nodes = applied.of_type("aws_instance")
+    assert len(nodes) == 3
+    for node in nodes.values():
+        assert node["ami"] == image["ImageId"] and node["user_data"] is None
+        assert node["root_block_device"][0]["volume_size"] == 50 and node["root_block_device"][0]["encrypted"]
+        reservation = ec2.describe_instances(InstanceIds=[node["id"]])["Reservations"][0]
+        assert reservation["Instances"][0]["Architecture"] == "arm64"
+        user_data = ec2.describe_instance_attribute(InstanceId=node["id"], Attribute="userData")
+        assert "Value" not in user_data["UserData"]
+    applied.assert_second_plan_empty()

@@ -26,6 +26,14 @@ from .naming import AccountRef, name_tag
 from .service_role import ServiceRole, ServiceRoleProps
 
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
+# What an internet gateway carries at most (AWS: "Network maximum transmission unit (MTU)
+# for your EC2 instance"); forwarded TCP is clamped to fit it, or the tunnel's MTU.
+INTERNET_GATEWAY_MTU = 1500
+IPV4_TCP_HEADERS = 40
+# Kept out of the tunnel: instance metadata, Amazon Time Sync and the link-local resolver.
+LINK_LOCAL = "169.254.0.0/16"
+# Ahead of wg-quick's own rules, which take the priorities just below main's 32766.
+OUTSIDE_TUNNEL_RULE_PRIORITY = 1000
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,10 @@ class BastionEniProps:
     """`wireguard` or `public_ipv4`."""
     wireguard: WireguardConfig
     wireguard_key_parameter: str
+    ssh_public_keys: tuple[str, ...]
+    """Written to ec2-user's authorized_keys at boot."""
+    s3_gateway_endpoint: bool
+    """The subnet routes S3 to a gateway endpoint: the bastion keeps S3 out of the tunnel."""
     account: AccountRef
     tags: dict[str, str]
     """Tags written onto launched instances and volumes (provider default_tags do not reach them)."""
@@ -140,8 +152,20 @@ class BastionEni(Construct):
             tag=[tf.AutoscalingGroupTag(key=key, value=value, propagate_at_launch=True) for key, value in sorted(tags.items())],
         )
 
+    @property
+    def _tunnel(self) -> bool:
+        props = self._props
+        return props.ipv4_egress == "wireguard" and props.wireguard.has_peer
+
+    @property
+    def _s3_prefix_list_name(self) -> str | None:
+        """AWS's managed prefix list of S3's addresses, read at boot when the tunnel must avoid them."""
+        props = self._props
+        return f"com.amazonaws.{props.region}.s3" if self._tunnel and props.s3_gateway_endpoint else None
+
     def _boot_script(self) -> str:
         props = self._props
+        egress_mtu = props.wireguard.mtu if props.ipv4_egress == "wireguard" else INTERNET_GATEWAY_MTU
         return render(
             "bastion-boot.sh.j2",
             name=props.name,
@@ -149,16 +173,27 @@ class BastionEni(Construct):
             subnet_cidr=props.subnet_cidr,
             vpc_cidr=props.vpc_cidr,
             egress=props.ipv4_egress,
+            egress_mtu=egress_mtu,
+            mss=egress_mtu - IPV4_TCP_HEADERS,
             wireguard=props.wireguard,
             key_parameter=props.wireguard_key_parameter,
+            ssh_public_keys=props.ssh_public_keys,
+            bypass_cidrs=(LINK_LOCAL, props.vpc_cidr),
+            bypass_rule_priority=OUTSIDE_TUNNEL_RULE_PRIORITY,
+            s3_prefix_list_name=self._s3_prefix_list_name,
         )
 
     def _instance_profile_arn(self) -> str:
         props = self._props
         statements = []
-        if props.ipv4_egress == "wireguard" and props.wireguard.has_peer:
+        if self._tunnel:
             parameter_arn = props.account.arn("ssm", props.region, f"parameter{props.wireguard_key_parameter}")
             statements.append(statement(["ssm:GetParameter"], [parameter_arn], sid="ReadTheTunnelKey"))
+        if self._s3_prefix_list_name:
+            # Describe* has no resource-level permissions; the entries are AWS-owned lists only.
+            statements.append(statement(["ec2:DescribeManagedPrefixLists"], ["*"], sid="FindTheS3PrefixList"))
+            aws_owned_lists = f"arn:{props.account.partition}:ec2:{props.region}:aws:prefix-list/*"
+            statements.append(statement(["ec2:GetManagedPrefixListEntries"], [aws_owned_lists], sid="ReadTheS3PrefixList"))
         role = ServiceRole(
             self,
             "role",
@@ -166,7 +201,7 @@ class BastionEni(Construct):
                 name=f"{props.name}-bastion",
                 service="ec2.amazonaws.com",
                 statements=statements,
-                policy_name="read-wireguard-key",
+                policy_name="boot-reads",
             ),
         )
         tf.IamRolePolicyAttachment(

@@ -1,10 +1,18 @@
-"""TalosNode: one EC2 instance that boots arm64 Amazon Linux and installs Talos over it.
+"""TalosNode: one EC2 instance that becomes a Talos node, by one of two install methods.
+
+boot-to-talos: the instance boots arm64 Amazon Linux, whose user-data installs the role
+image over it. talos-ami: it boots the official Talos AMI, with no user-data, straight
+into maintenance mode (the runbook then upgrades it to the role image).
 
 No Auto Scaling group: nodes are launched explicitly at fixed addresses. The instance
-depends on the route through the bastion (its user-data downloads from GitHub and
-GHCR, which are IPv4 only). Its user-data runs once, at first boot, so a change to it
-replaces the instance (`user_data_replace_on_change`); a newer Amazon Linux AMI does
-not (`ignore_changes = [ami]`), because after the first boot the disk holds Talos.
+depends on the route through the bastion (the install downloads from GitHub and GHCR,
+which are IPv4 only). User-data runs once, at first boot, so a change to it replaces
+the instance (`user_data_replace_on_change`); a newer AMI does not (`ignore_changes =
+[ami]`), because after the first boot the disk holds Talos, which is upgraded in place,
+not relaunched. Switching the install method replaces the node through a
+`terraform_data` holding the method (`replace_triggered_by`): the AMI change is ignored,
+and dropping user-data does not trip `user_data_replace_on_change` (planned in place,
+measured on moto).
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ from .naming import name_tag
 # EC2's time source, link-local on every Nitro instance.
 AMAZON_TIME_SYNC = "169.254.169.123"
 INTERFACE_NAME = "eth0"  # with net.ifnames=0 on the kernel command line
-# First boot waits up to 60 x 10 s for the bastion's NAT.
-EGRESS_ATTEMPTS = 60
-EGRESS_WAIT_SECONDS = 10
+# The installer unit tries again this often until the bastion's NAT is up, however long.
+INSTALL_RETRY_SECONDS = 20
+# RAM for boot-to-talos and its download (a tmpfs uses only what is written to it).
+INSTALLER_TMPFS_MIB = 512
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class TalosNodeProps:
     instance_profile_name: str
     """Shared by all nodes; it carries no permissions (the first boot calls no AWS API)."""
     ami_id: str
+    """Amazon Linux 2023 (boot-to-talos) or the Talos AMI (talos-ami)."""
+    install_method: str
+    """boot-to-talos (user-data installs Talos) or talos-ami (no user-data)."""
     depends_on: tuple[tf.ITerraformDependable, ...]
     """What must exist before first boot: the IPv4 route through the bastion."""
 
@@ -76,8 +88,8 @@ def user_data(props: TalosNodeProps) -> str:
         image=props.image,
         disk=props.install_disk,
         kernel_args=kernel_cmdline(props).split(),
-        egress_attempts=EGRESS_ATTEMPTS,
-        egress_wait_seconds=EGRESS_WAIT_SECONDS,
+        retry_seconds=INSTALL_RETRY_SECONDS,
+        tmpfs_mib=INSTALLER_TMPFS_MIB,
     )
 
 
@@ -102,6 +114,7 @@ class TalosNode(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
         super().__init__(scope, construct_id)
         tags = {**name_tag(props.name, props.hostname), "Role": props.role}
+        install_method = tf.DataResource(self, "install-method", input={"method": props.install_method})
         self.instance = tf.Instance(
             self,
             "instance",
@@ -116,7 +129,7 @@ class TalosNode(Construct):
             iam_instance_profile=props.instance_profile_name,
             ebs_optimized=True,
             monitoring=True,
-            user_data=user_data(props),
+            user_data=user_data(props) if props.install_method == "boot-to-talos" else None,
             user_data_replace_on_change=True,
             metadata_options=tf.InstanceMetadataOptions(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
@@ -128,7 +141,10 @@ class TalosNode(Construct):
                 delete_on_termination=True,
                 tags=tags,
             ),
-            lifecycle={"ignore_changes": ["ami"]},
+            lifecycle=tf.TerraformResourceLifecycle(
+                ignore_changes=["ami"],
+                replace_triggered_by=[f"terraform_data.{install_method.friendly_unique_id}"],  # a bare reference in JSON
+            ),
             depends_on=list(props.depends_on),
             tags=tags,
         )

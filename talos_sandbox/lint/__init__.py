@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from ..config import SandboxConfig
 
@@ -24,6 +25,8 @@ class Rule:
     source: str
     fix: str
     check: Callable[[SandboxConfig], Iterable[Problem]]
+    # "error": the sandbox will not work as configured; "warning": it works, but not as the design expects.
+    severity: Literal["error", "warning"] = "warning"
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,20 @@ def test_role_has_session_manager_and_no_wildcards(default_stack):
 def test_wireguard_key_permission_is_scoped_to_its_parameter(synth):
     _, stack = synth(make_config(bastion={"wireguard": WIREGUARD}))
     [policy] = [p for n, p in resources_of(stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
-    [statement] = json.loads(policy["policy"])["Statement"]
-    assert statement["Action"] == ["ssm:GetParameter"]
-    [resource] = statement["Resource"]
+    statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    assert statements["ReadTheTunnelKey"]["Action"] == ["ssm:GetParameter"]
+    [resource] = statements["ReadTheTunnelKey"]["Resource"]
     assert resource.endswith(":parameter/cozy-demo/wireguard/private-key")
+    # The S3 prefix list, read at boot to keep S3 out of the tunnel: AWS-owned lists only.
+    assert statements["ReadTheS3PrefixList"]["Resource"] == ["arn:${data.aws_partition.partition.partition}:ec2:eu-west-1:aws:prefix-list/*"]
+    assert statements["FindTheS3PrefixList"]["Action"] == ["ec2:DescribeManagedPrefixLists"]
+
+
+def test_without_s3_endpoint_the_bastion_reads_no_prefix_list(synth):
+    _, stack = synth(make_config(bastion={"wireguard": WIREGUARD}, network={"s3_gateway_endpoint": False}))
+    [policy] = [p for n, p in resources_of(stack, "aws_iam_role_policy").items() if n.startswith("bastion")]
+    assert [s["Sid"] for s in json.loads(policy["policy"])["Statement"]] == ["ReadTheTunnelKey"]
+    assert "prefix-list" not in boot_script(stack)
 
 
 def test_boot_script_masquerades_out_wg0(synth):
@@ -83,12 +93,24 @@ def test_boot_script_masquerades_out_wg0(synth):
     assert "Endpoint = [2001:db8::1]:51820" in script
     assert "--name /cozy-demo/wireguard/private-key" in script
     assert "PrivateKey" not in script, "the key is read at boot, never written into user-data"
-    assert "systemctl enable wg-quick@wg0" in script and "systemctl enable nftables" in script
+    assert "systemctl enable wg-quick@wg0" in script and "systemctl enable talos-sandbox-nat.service" in script
+    assert "MTU = 1420" in script, "the tunnel fits the internet gateway's 1500 bytes"
+    assert "tcp option maxseg size set 1380" in script, "forwarded TCP is clamped to the tunnel"
+    assert "enable nftables" not in script and "restart nftables" not in script, (
+        "the distribution's nftables.service flushes every table on stop"
+    )
+
+
+def test_ssh_public_keys_reach_ec2_users_authorized_keys(synth):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb user@laptop"
+    script = boot_script(synth(make_config(bastion={"ssh_public_keys": [key]}))[1])
+    assert f"\n{key}\nKEYS\n" in script and "/home/ec2-user/.ssh/authorized_keys" in script
+    assert "authorized_keys" not in boot_script(synth(make_config())[1])
 
 
 def test_boot_script_without_peer_warns_and_skips_the_tunnel(default_stack):
     script = boot_script(default_stack)
-    assert "no peer is configured" in script and "wg-quick" not in script
+    assert "no peer is configured" in script and "wg-quick@wg0" not in script
 
 
 def test_public_ipv4_mode_puts_an_elastic_ip_on_the_eni(synth):

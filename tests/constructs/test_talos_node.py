@@ -11,7 +11,7 @@ import yaml
 
 from talos_sandbox.config import default_config
 
-from ..conftest import make_config, resources_of
+from ..conftest import data_of, make_config, resources_of
 
 FIVE_NODES = make_config(
     network={"vpc_cidr": "172.31.0.0/16", "subnet_cidr": "172.31.64.0/20"},
@@ -42,6 +42,7 @@ def parse_boot_to_talos(user_data: str) -> dict:
     command = user_data[user_data.index("./boot-to-talos ") :]
     command = command.replace("\\\n", " ").splitlines()[0]
     words = shlex.split(command)[1:]
+    words = words[: words.index(">")] if ">" in words else words  # the redirection to the console
     flags: dict[str, list[str]] = {}
     index = 0
     while index < len(words):
@@ -92,7 +93,19 @@ def test_nodes_wait_for_the_nat_route_and_replace_on_new_user_data(default_stack
     for instance in resources_of(default_stack, "aws_instance").values():
         assert instance["depends_on"] == [f"aws_route.{nat_route}"]
         assert instance["user_data_replace_on_change"] is True
-        assert instance["lifecycle"] == {"ignore_changes": ["ami"]}
+        assert instance["lifecycle"]["ignore_changes"] == ["ami"]
+
+
+@pytest.mark.parametrize("method", ["boot-to-talos", "talos-ami"])
+def test_a_change_of_install_method_replaces_the_node(method, synth):
+    # Neither the AMI (ignored) nor dropped user-data (kept by the provider) would.
+    _, stack = synth(make_config(talos={"install_method": method}))
+    holders = resources_of(stack, "terraform_data")
+    for instance in resources_of(stack, "aws_instance").values():
+        [trigger] = instance["lifecycle"]["replace_triggered_by"]
+        holder = trigger.removeprefix("terraform_data.")
+        assert holders[holder]["input"] == {"method": method}
+        assert holder.startswith(instance["tags"]["Name"].removeprefix("cozy-demo-") + "_")
 
 
 def test_nodes_share_one_profile_without_permissions(default_stack):
@@ -147,11 +160,15 @@ def test_user_data_pins_version_and_checksum(synthesized):
         assert 'sha256sum -c -' in user_data and "checksums.txt" in user_data
 
 
-def test_user_data_waits_for_ipv4_egress_with_a_bound(default_stack):
+def test_user_data_installs_from_a_unit_that_never_gives_up(default_stack):
+    # cloud-init runs user-data once; the waiting and the install live in a unit that
+    # systemd restarts until the bastion's NAT is up (tests/hostsim runs it for real).
     for instance in resources_of(default_stack, "aws_instance").values():
-        assert re.search(r"for attempt in \$\(seq 1 \d+\)", instance["user_data"])
-        assert "exit 1" in instance["user_data"]
-        assert "> /dev/console" in instance["user_data"] and "/var/log/talos-sandbox-install.log" in instance["user_data"]
+        user_data = instance["user_data"]
+        assert "StartLimitIntervalSec=0" in user_data and "Restart=on-failure" in user_data
+        assert "RestartPreventExitStatus=65" in user_data, "a failed verification is final"
+        assert "systemctl enable talos-sandbox-install.service" in user_data
+        assert "exec ./boot-to-talos " in user_data and "> /dev/console 2>&1" in user_data
 
 
 def test_user_data_under_16_kib_and_free_of_interpolation(synthesized):
@@ -163,8 +180,8 @@ def test_user_data_under_16_kib_and_free_of_interpolation(synthesized):
 
 def test_machine_patch_per_node(synthesized):
     config, stack_dir, _ = synthesized
-    patches = sorted(path.name for path in (stack_dir / "talos").iterdir())
-    assert patches == sorted(f"{node.name}.yaml" for node in config.nodes)
+    patches = {path.name for path in (stack_dir / "talos").iterdir()}
+    assert patches >= {f"{node.name}.yaml" for node in config.nodes}  # CozyStack's: tests/test_talos_patches.py
     for node in config.nodes:
         patch = yaml.safe_load((stack_dir / "talos" / f"{node.name}.yaml").read_text())
         machine = patch["machine"]
@@ -182,3 +199,53 @@ def test_machine_patch_per_node(synthesized):
         assert interface["routes"] == [{"network": "0.0.0.0/0", "gateway": str(config.network.router_ip)}]
         assert machine["time"] == {"servers": ["169.254.169.123"]}
         assert machine["install"] == {"disk": "/dev/nvme0n1", "image": config.node_image(node)}
+
+
+AMI_LOOKUP = make_config(talos={"install_method": "talos-ami"})
+AMI_EXPLICIT = make_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"})
+
+
+@pytest.mark.parametrize("config", [AMI_LOOKUP, AMI_EXPLICIT], ids=["lookup", "explicit"])
+def test_talos_ami_nodes_have_no_user_data_and_the_same_instance_shape(config, synth):
+    _, stack = synth(config)
+    _, boot_to_talos = synth(default_config())
+    for node in config.nodes:
+        instance = instance_of(stack, config, node)
+        assert "user_data" not in instance
+        other = instance_of(boot_to_talos, default_config(), node)
+        same = ("root_block_device", "metadata_options", "private_ip", "vpc_security_group_ids", "subnet_id",
+                "associate_public_ip_address", "iam_instance_profile", "depends_on", "lifecycle", "ebs_optimized")
+        assert {key: instance[key] for key in same} == {key: other[key] for key in same}
+
+
+def test_talos_ami_found_by_sidero_labs_owner_and_name(synth):
+    _, stack = synth(AMI_LOOKUP)
+    [(name, lookup)] = data_of(stack, "aws_ami").items()
+    assert lookup["owners"] == ["540036508848"] and lookup["most_recent"] is True
+    assert {f["name"]: f["values"] for f in lookup["filter"]} == {
+        "name": ["talos-v1.11.6-eu-west-1-arm64"],
+        "architecture": ["arm64"],
+    }
+    assert {i["ami"] for i in resources_of(stack, "aws_instance").values()} == {f"${{data.aws_ami.{name}.id}}"}
+
+
+def test_explicit_ami_is_used_as_given(synth):
+    _, stack = synth(AMI_EXPLICIT)
+    assert data_of(stack, "aws_ami") == {}
+    assert {i["ami"] for i in resources_of(stack, "aws_instance").values()} == {"ami-0123456789abcdef0"}
+
+
+def test_boot_to_talos_nodes_boot_amazon_linux(default_stack):
+    [(name, _)] = data_of(default_stack, "aws_ssm_parameter").items()
+    assert data_of(default_stack, "aws_ami") == {}
+    assert {i["ami"] for i in resources_of(default_stack, "aws_instance").values()} == {
+        f"${{data.aws_ssm_parameter.{name}.insecure_value}}"
+    }
+
+
+def test_machine_patch_is_the_same_for_both_methods(synth):
+    ami_dir, _ = synth(AMI_LOOKUP)
+    boot_dir, _ = synth(default_config())
+    for node in default_config().nodes:
+        patch = f"talos/{node.name}.yaml"
+        assert (ami_dir / patch).read_text() == (boot_dir / patch).read_text()

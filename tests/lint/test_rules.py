@@ -64,6 +64,16 @@ PAIRS = {
         "nodes[0].instance_type",
         {"node_defaults": {"instance_type": "m7g.metal"}},
     ),
+    "TSL010": (
+        {"talos": {"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"}},
+        "talos.ami_id",
+        {"talos": {"install_method": "talos-ami"}},
+    ),
+    "TSL011": (
+        {"talos": {"install_method": "talos-ami", "version": "v1.10.9"}},
+        "talos.version",
+        {"talos": {"install_method": "talos-ami", "version": "v1.11.6"}},
+    ),
 }
 
 
@@ -92,6 +102,7 @@ def test_rules_have_stable_ids_reasons_sources_and_fixes():
     for rule in RULES:
         assert rule.rule_id.startswith("TSL") and len(rule.rule_id) == 6
         assert rule.reason and rule.source and rule.fix and rule.title
+        assert rule.severity in ("error", "warning")
 
 
 def test_the_default_reports_the_designs_real_problems():
@@ -104,3 +115,18 @@ def test_report_groups_by_rule():
     text = report(lint(default_config()))
     assert text.count("TSL002 ") == 1 and "talos-gateway-1, talos-compute-2, talos-compute-3" in text
     assert "why:" in text and "source:" in text and "fix:" in text
+
+
+def test_the_ami_method_has_no_boot_to_talos_download_to_pin():
+    assert fired(make_config(talos={"install_method": "talos-ami"}), "TSL008") == []
+
+
+def test_ami_release_is_compared_with_each_image():
+    images = {
+        "gateway": "ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos:v1.12.0",
+        "compute": "ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-only/talos:v1.11.6",
+    }
+    findings = fired(make_config(talos={"install_method": "talos-ami", "version": "v1.11.6", "images": images}), "TSL011")
+    assert [finding.problem for finding in findings] == [
+        "the AMI boots Talos v1.11.6, talos.images.gateway is v1.12.0"
+    ]

@@ -1,8 +1,10 @@
 """Every design-lint rule, one per module, in id order."""
 
 from . import (
+    ami_version_differs_from_images,
     boot_to_talos_unpinned,
     bastion_stops_while_nodes_run,
+    explicit_ami_unchecked,
     image_amd64_only,
     image_not_pinned_by_digest,
     metallb_l2_on_aws,
@@ -25,6 +27,8 @@ RULES = sorted(
             ssh_wider_than_64,
             boot_to_talos_unpinned,
             no_nested_virtualization,
+            explicit_ami_unchecked,
+            ami_version_differs_from_images,
         )
     ),
     key=lambda rule: rule.rule_id,

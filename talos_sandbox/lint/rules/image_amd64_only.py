@@ -29,4 +29,5 @@ RULE = Rule(
     fix="Use the arm64 images built for this design: ghcr.io/urmanac/cozystack-assets/talos/"
     "cozystack-spin-tailscale/talos (gateway) and .../cozystack-spin-only/talos (compute), pinned by digest.",
     check=check,
+    severity="error",
 )

@@ -26,4 +26,5 @@ RULE = Rule(
     fix="Configure bastion.wireguard (peer_endpoint, peer_public_key, tunnel_address and the key in SSM), "
     "or set bastion.ipv4_egress: public_ipv4 with network.bastion_subnet_cidr; keep 443 in nat_tcp_ports.",
     check=check,
+    severity="error",
 )

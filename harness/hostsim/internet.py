@@ -1,0 +1,124 @@
+"""The simulated internet's content: a test CA, GitHub's release assets, a large file.
+
+One HTTPS server answers as github.com and ghcr.io (IPv4 only, as the real ones) and as
+the AWS API endpoints (`*.amazonaws.com` IPv4 only, `*.api.aws` dual-stack). Instances
+trust the test CA through their own CA bundle; their hosts file names the servers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .hosts import run
+
+GITHUB = "203.0.113.10"
+AWS_API_IPV4 = "203.0.113.20"
+AWS_API_IPV6 = "2001:db8:aa::20"
+ASSET = "boot-to-talos-linux-arm64.tar.gz"
+CHECKSUMS = "boot-to-talos-checksums.txt"
+LARGE_FILE = "large.bin"
+LARGE_FILE_BYTES = 6 * 1024 * 1024
+STUB_RECORD = "/var/log/boot-to-talos-stub.record"
+
+# boot-to-talos stand-in: records how it was started (arguments, working directory, the
+# file systems of itself and its working directory, its open files), then exits 0.
+STUB = f"""#!/bin/bash
+record={STUB_RECORD}
+: > "$record"
+for arg in "$@"; do echo "arg $arg" >> "$record"; done
+echo "cwd $PWD" >> "$record"
+echo "cwd_fs $(stat -f -c %T .)" >> "$record"
+echo "exe_fs $(stat -f -c %T "$0")" >> "$record"
+find /proc/$$/fd -mindepth 1 -printf 'fd %f %l\\n' >> "$record"
+"""
+
+
+def release_tarball(stub: str = STUB) -> bytes:
+    """The release asset: a gzipped tar holding `boot-to-talos`, byte-identical for the same stub."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.GNU_FORMAT) as archive:
+        data = stub.encode()
+        member = tarfile.TarInfo("boot-to-talos")
+        member.size, member.mode, member.mtime = len(data), 0o755, 0
+        archive.addfile(member, io.BytesIO(data))
+    # gzip's header carries a time stamp; zero it so the digest is stable.
+    raw = bytearray(buffer.getvalue())
+    raw[4:8] = b"\0\0\0\0"
+    return bytes(raw)
+
+
+def release_sha256() -> str:
+    return hashlib.sha256(release_tarball()).hexdigest()
+
+
+def large_file() -> bytes:
+    return hashlib.shake_256(b"talos-sandbox").digest(LARGE_FILE_BYTES)
+
+
+@dataclass
+class Internet:
+    workdir: Path
+
+    @property
+    def root(self) -> Path:
+        return self.workdir / "www"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.workdir / "ca.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.workdir / "server.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.workdir / "server.key"
+
+    @property
+    def access_log(self) -> Path:
+        return self.workdir / "access.log"
+
+    def release_dir(self, version: str) -> Path:
+        return self.root / "cozystack" / "boot-to-talos" / "releases" / "download" / version
+
+    def prepare(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "index.html").write_text("simulated github.com\n")
+        (self.root / LARGE_FILE).write_bytes(large_file())
+        self._certificates()
+
+    def publish_release(self, version: str, tarball: bytes | None = None, checksums: str | None = None) -> None:
+        tarball = release_tarball() if tarball is None else tarball
+        directory = self.release_dir(version)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / ASSET).write_bytes(tarball)
+        digest = hashlib.sha256(tarball).hexdigest()
+        (directory / CHECKSUMS).write_text(checksums if checksums is not None else f"{digest}  {ASSET}\n")
+
+    def addresses(self) -> tuple[str, ...]:
+        return (f"{GITHUB}/32", f"{AWS_API_IPV4}/32", f"{AWS_API_IPV6}/128")
+
+    def hosts_file(self, region: str) -> str:
+        ipv4_only = " ".join(f"{service}.{region}.amazonaws.com" for service in ("ssm", "ec2"))
+        dual_stack = " ".join(f"{service}.{region}.api.aws" for service in ("ssm", "ec2"))
+        return (
+            f"{GITHUB} github.com ghcr.io\n{AWS_API_IPV4} {ipv4_only}\n"
+            f"{AWS_API_IPV6} {dual_stack}\n{AWS_API_IPV4} {dual_stack}\n"
+        )
+
+    def _certificates(self) -> None:
+        ca_key = self.workdir / "ca.key"
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=talos-sandbox test CA",
+             "-keyout", str(ca_key), "-out", str(self.ca_cert)])  # fmt: skip
+        request = self.workdir / "server.csr"
+        run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=github.com",
+             "-keyout", str(self.key), "-out", str(request)])  # fmt: skip
+        extensions = self.workdir / "san.cnf"
+        extensions.write_text("subjectAltName=DNS:github.com,DNS:ghcr.io,DNS:*.amazonaws.com,DNS:*.api.aws\n")
+        run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(self.ca_cert), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-days", "2", "-extfile", str(extensions), "-out", str(self.cert)])  # fmt: skip

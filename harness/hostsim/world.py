@@ -1,0 +1,383 @@
+"""The simulated VPC and internet, built from network namespaces around a synthesized stack.
+
+    nodes ──┐                                   ┌── wg-peer (WireGuard, NAT to its IPv4)
+            ├─ vpc (router, IMDS, resolver) ─ igw ─ internet (github.com, ghcr.io, AWS APIs)
+  bastion ──┘   9001-byte links             1500-byte links
+
+Real: the kernel's routing, forwarding and MTU handling, nftables, wg/wg-quick with
+wireguard-go, curl, sha256sum, tar, bash and the scripts themselves, byte for byte.
+Simulated, each in one place: the VPC router applies each subnet's route table as
+synthesized (namespace `vpc`); the internet gateway carries at most 1500 bytes and maps
+an Elastic IP 1:1 (`igw`); security groups are modelled only where they decide what this
+simulation tests: the bastion's group admits ICMP errors from the internet only if a rule
+says so, so Path MTU Discovery toward the bastion works only then; the internet loses
+ICMP "fragmentation needed"/"packet too big" on the way to servers (the PMTUD black holes
+that anycast CDNs are known for), so only MSS clamping keeps TCP working across a
+narrower tunnel. Instance metadata, Amazon Time Sync, the VPC resolver and the S3 gateway
+endpoint are addresses of the router (HTTP for metadata; the others answer ping).
+
+Addresses outside the VPC are documentation ranges only: 192.0.2.0/24 for AWS's own
+links and S3, 198.51.100.0/24 for internet links and public addresses, 203.0.113.0/24 for
+servers, 2001:db8::/32 for all IPv6. No link reaches the root namespace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import subprocess
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .hosts import Host, Namespace, address, link, run, wait_for
+from .internet import Internet
+from .stack import SynthesizedStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VPC_MTU = 9001
+INTERNET_MTU = 1500
+PEER_TUNNEL_MTU = 1420  # what wg-quick picks on the peer's 1500-byte link
+
+VPC_IPV6 = ipaddress.IPv6Network("2001:db8:10::/56")
+VPC_IGW = ("192.0.2.1/30", "192.0.2.2", "2001:db8:ffff:1::1/64", "2001:db8:ffff:1::2")
+IGW_INTERNET = ("198.51.100.1/30", "198.51.100.2", "2001:db8:ffff:2::1/64", "2001:db8:ffff:2::2")
+INTERNET_PEER = ("198.51.100.5/30", "198.51.100.6", "2001:db8:ffff:3::1/64", "2001:db8:ffff:3::2")
+ELASTIC_IP = "198.51.100.10"
+S3_PREFIX = "192.0.2.128/25"
+S3_ENDPOINT_ADDRESS = "192.0.2.200"
+METADATA = "169.254.169.254"
+TIME_SYNC = "169.254.169.123"
+# A VPC address outside every subnet: a source the bastion must not masquerade.
+STRANGER_OFFSET = 200 * 256 + 1
+
+
+@dataclass
+class Instance:
+    host: Host
+    ip: ipaddress.IPv4Address
+    subnet: ipaddress.IPv4Network
+    device: str
+    """Its interface's name on the VPC router's side."""
+    mac: str
+    ipv6: str | None = None
+
+    @property
+    def namespace(self) -> Namespace:
+        return self.host.namespace
+
+
+@dataclass
+class SimulatedVpc:
+    stack: SynthesizedStack
+    workdir: Path
+    wireguard_endpoint: str | None = None
+    """`[address]:port` of the peer, from the config; None without a tunnel."""
+    wireguard_key_parameter: str | None = None
+    wireguard_tunnel_address: str = ""
+    """The bastion's tunnel address: the only source the peer accepts from it."""
+    bastion_private_key: str = ""
+    peer_private_key: str = ""
+    prefix: str = field(default_factory=lambda: f"tsb{secrets.token_hex(3)}-")
+    time_scale: float = 0.05
+    bastion: Instance | None = None
+    nodes: dict[str, Instance] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._cleanup = ExitStack()
+        self._namespaces: list[Namespace] = []
+        self._subnet_bridges: dict[ipaddress.IPv4Network, str] = {}
+        self.internet = Internet(self.workdir / "internet")
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> SimulatedVpc:
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._cleanup.close()
+        for namespace in reversed(self._namespaces):
+            namespace.destroy()
+        self._namespaces.clear()
+
+    def _namespace(self, role: str) -> Namespace:
+        namespace = Namespace(self.prefix + role)
+        self._namespaces.append(namespace)
+        namespace.create()
+        return namespace
+
+    # --- the network -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        stack = self.stack
+        self.internet.prepare()
+        self.vpc = self._namespace("vpc")
+        self.igw = self._namespace("igw")
+        self.inet = self._namespace("inet")
+        for router in (self.vpc, self.igw, self.inet):
+            router.sysctl(net__ipv4__ip_forward=1, net__ipv6__conf__all__forwarding=1,
+                          net__ipv4__conf__all__send_redirects=0)  # fmt: skip
+
+        subnets = sorted(stack.route_tables, key=lambda subnet: subnet != stack.node_subnet)
+        for index, subnet in enumerate(subnets):
+            bridge = f"br{index}"
+            self._subnet_bridges[subnet] = bridge
+            self.vpc.ip("link", "add", bridge, "mtu", str(VPC_MTU), "type", "bridge")
+            self.vpc.ip("link", "set", bridge, "up")
+            address(self.vpc, bridge, f"{subnet.network_address + 1}/{subnet.prefixlen}", self._subnet_ipv6(subnet, 1))
+        self.vpc.sysctl(**{f"net__ipv4__conf__{b}__send_redirects": 0 for b in self._subnet_bridges.values()})
+        resolver = stack.vpc_cidr.network_address + 2
+        address(self.vpc, "lo", f"{METADATA}/32", f"{TIME_SYNC}/32", f"{resolver}/32")
+        if any(r.target == "endpoint" for routes in stack.route_tables.values() for r in routes):
+            address(self.vpc, "lo", f"{S3_ENDPOINT_ADDRESS}/32")
+        self.stranger = str(stack.vpc_cidr.network_address + STRANGER_OFFSET)
+        address(self.vpc, "lo", f"{self.stranger}/32")
+
+        link(self.vpc, "igw", self.igw, "vpc", VPC_MTU)
+        address(self.vpc, "igw", VPC_IGW[0], VPC_IGW[2])
+        address(self.igw, "vpc", f"{VPC_IGW[1]}/30", f"{VPC_IGW[3]}/64")
+        link(self.igw, "inet", self.inet, "igw", INTERNET_MTU)
+        address(self.inet, "igw", IGW_INTERNET[0], IGW_INTERNET[2])
+        address(self.igw, "inet", f"{IGW_INTERNET[1]}/30", f"{IGW_INTERNET[3]}/64")
+        self._route_tables()
+        self._internet_gateway()
+        self._internet()
+        if self.wireguard_endpoint:
+            self._wireguard_peer()
+        self._start(self.vpc, "imds", METADATA, "sandbox-bastion")
+        self._start(self.inet, "https", str(self.internet.root), str(self.internet.cert), str(self.internet.key),
+                    str(self.internet.access_log))  # fmt: skip
+        wait_for(lambda: self._listening(self.inet, 443) and self._listening(self.vpc, 80), 20, what="servers")
+        self._write_aws_data()
+
+    def _subnet_ipv6(self, subnet: ipaddress.IPv4Network, host: int) -> str:
+        """The subnet's /64 of the VPC's IPv6 block (the nodes' first, others the 256th) and a host in it."""
+        index = 0 if subnet == self.stack.node_subnet else 255
+        network = ipaddress.IPv6Network((int(VPC_IPV6.network_address) + (index << 64), 64))
+        return f"{network.network_address + host}/64"
+
+    def _route_tables(self) -> None:
+        """Each subnet's route table, applied to what arrives from that subnet."""
+        for table, (subnet, routes) in enumerate(sorted(self.stack.route_tables.items()), start=100):
+            bridge = self._subnet_bridges[subnet]
+            for family in ("-4", "-6"):
+                run(["ip", "-n", self.vpc.name, family, "rule", "add", "iif", bridge, "lookup", str(table)])
+            for other, other_bridge in self._subnet_bridges.items():
+                self.vpc.ip("route", "add", str(other), "dev", other_bridge, "table", str(table))
+                run(["ip", "-n", self.vpc.name, "-6", "route", "add", self._subnet_ipv6(other, 0), "dev", other_bridge,
+                     "table", str(table)])  # fmt: skip
+            for route in routes:
+                if route.target == "endpoint":
+                    continue  # the endpoint's addresses are the router's own
+                ipv6 = ":" in route.destination
+                if route.target == "eni":
+                    via = ["via", str(self.stack.bastion_ip), "dev", self._subnet_bridges[self.stack.bastion_subnet]]
+                else:
+                    via = ["via", VPC_IGW[3] if ipv6 else VPC_IGW[1], "dev", "igw"]
+                destination = "default" if route.destination in ("0.0.0.0/0", "::/0") else route.destination
+                run(["ip", "-n", self.vpc.name, "-6" if ipv6 else "-4", "route", "add", destination, *via,
+                     "table", str(table)])  # fmt: skip
+            if subnet == self.stack.node_subnet:
+                # The stranger (another subnet's address) follows the nodes' routes.
+                self.vpc.ip("rule", "add", "from", self.stranger, "lookup", str(table))
+        self.vpc.ip("-6", "route", "add", "default", "via", VPC_IGW[3], "dev", "igw")
+        if not self.stack.bastion_admits_icmp_from_internet:
+            bastion_bridge = self._subnet_bridges[self.stack.bastion_subnet]
+            self.vpc.nft(f"""
+table inet security_groups {{
+  chain forward {{
+    type filter hook forward priority filter; policy accept;
+    iifname "igw" oifname "{bastion_bridge}" icmp type destination-unreachable drop
+    iifname "igw" oifname "{bastion_bridge}" icmpv6 type packet-too-big drop
+  }}
+}}""")
+
+    def _internet_gateway(self) -> None:
+        self.igw.ip("-6", "route", "add", str(VPC_IPV6), "via", VPC_IGW[2].split("/")[0], "dev", "vpc")
+        self.igw.ip("-6", "route", "add", "default", "via", IGW_INTERNET[2].split("/")[0], "dev", "inet")
+        self.igw.ip("route", "add", "default", "via", IGW_INTERNET[0].split("/")[0], "dev", "inet")
+        if self.stack.elastic_ip:
+            private = str(self.stack.bastion_ip)
+            self.igw.ip("route", "add", private, "via", VPC_IGW[0].split("/")[0], "dev", "vpc")
+            mapping = f"""
+    chain prerouting {{ type nat hook prerouting priority dstnat; ip daddr {ELASTIC_IP} dnat to {private}; }}
+    chain postrouting {{ type nat hook postrouting priority srcnat; ip saddr {private} snat to {ELASTIC_IP}; }}"""
+        else:
+            private, mapping = None, ""
+        allowed = f"ip saddr != {private} " if private else ""
+        self.igw.nft(f"""
+table ip internet_gateway {{{mapping}
+    chain forward {{
+      type filter hook forward priority filter; policy accept;
+      iifname "vpc" {allowed}drop
+    }}
+}}""")
+
+    def _internet(self) -> None:
+        address(self.inet, "lo", *self.internet.addresses())
+        self.inet.ip("route", "add", ELASTIC_IP, "via", IGW_INTERNET[1], "dev", "igw")
+        self.inet.ip("-6", "route", "add", str(VPC_IPV6), "via", IGW_INTERNET[3], "dev", "igw")
+        self.inet.nft("""
+table inet pmtud_black_hole {
+  chain input { type filter hook input priority filter; icmp type destination-unreachable icmp code frag-needed drop; }
+  chain forward { type filter hook forward priority filter; icmp type destination-unreachable icmp code frag-needed drop; icmpv6 type packet-too-big drop; }
+}""")
+
+    def _wireguard_peer(self) -> None:
+        endpoint_address, port = self.wireguard_endpoint.rsplit(":", 1)
+        endpoint_address = endpoint_address.strip("[]")
+        peer = self._namespace("peer")
+        self.peer = Host(peer, self.workdir / "peer")
+        self.peer.prepare_disk()
+        link(self.inet, "peer", peer, "inet", INTERNET_MTU)
+        address(self.inet, "peer", INTERNET_PEER[0], INTERNET_PEER[2])
+        address(peer, "inet", f"{INTERNET_PEER[1]}/30", f"{INTERNET_PEER[3]}/64")
+        address(peer, "lo", f"{endpoint_address}/128")
+        self.inet.ip("-6", "route", "add", f"{endpoint_address}/128", "via", INTERNET_PEER[3], "dev", "peer")
+        peer.ip("route", "add", "default", "via", INTERNET_PEER[0].split("/")[0])
+        peer.ip("-6", "route", "add", "default", "via", INTERNET_PEER[2].split("/")[0])
+        peer.sysctl(net__ipv4__ip_forward=1)
+        key_file = self.workdir / "peer.key"
+        key_file.write_text(self.peer_private_key + "\n")
+        bastion_public = run(["wg", "pubkey"], input=self.bastion_private_key).stdout.strip()
+        self.peer.run("wireguard-go", "wg0", timeout=20)
+        self.peer.run("wg", "set", "wg0", "private-key", str(key_file), "listen-port", port,
+                      "peer", bastion_public, "allowed-ips", self.wireguard_tunnel_address)  # fmt: skip
+        peer.ip("address", "add", "10.200.0.1/24", "dev", "wg0")
+        peer.ip("link", "set", "wg0", "mtu", str(PEER_TUNNEL_MTU), "up")
+        peer.nft('table ip peer_nat {\n chain postrouting { type nat hook postrouting priority srcnat; oifname "inet" masquerade; }\n}')
+
+    def _start(self, namespace: Namespace, *arguments: str) -> None:
+        log = (self.workdir / f"{namespace.name}-{arguments[0]}.log").open("ab")
+        self._cleanup.callback(log.close)
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", namespace.name, sys.executable, "-m", "harness.hostsim.servers", *arguments],
+            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self._cleanup.callback(process.kill)
+
+    @staticmethod
+    def _listening(namespace: Namespace, port: int) -> bool:
+        return f":{port} " in namespace.execute("ss", "-Hltn").stdout
+
+    def _write_aws_data(self) -> None:
+        self.aws_data = self.workdir / "aws-data.json"
+        data = {
+            "ssm": {self.wireguard_key_parameter: self.bastion_private_key} if self.wireguard_key_parameter else {},
+            "prefix_lists": {f"com.amazonaws.{self.stack.region}.s3": {"id": "pl-6da54004", "cidrs": [S3_PREFIX]}},
+        }
+        self.aws_data.write_text(json.dumps(data))
+
+    # --- instances ---------------------------------------------------------------------
+
+    def _instance_host(self, role: str, disk: Path, users: tuple[str, ...] = ()) -> Host:
+        return Host(
+            self._namespace(role),
+            disk,
+            environment={
+                "TALOS_SANDBOX_SIM_AWS_DATA": str(self.aws_data),
+                "TALOS_SANDBOX_SIM_TIME_SCALE": str(self.time_scale),
+                "WG_QUICK_USERSPACE_IMPLEMENTATION": "wireguard-go",
+                "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD": "1",
+            },
+            hosts_file=self.internet.hosts_file(self.stack.region),
+            ca_bundle=self.internet.ca_cert,
+            users=users,
+        )
+
+    def _detach(self, instance: Instance) -> None:
+        """Destroy the instance's namespace; its link's far end goes once the kernel lets go of it."""
+        instance.namespace.destroy()
+        gone = lambda: run(["ip", "-n", self.vpc.name, "link", "show", instance.device], check=False).returncode != 0  # noqa: E731
+        wait_for(gone, 20, what=f"{instance.device} to go")
+
+    def _attach(self, instance: Instance) -> None:
+        namespace = instance.namespace
+        link(namespace, "ens5", self.vpc, instance.device, VPC_MTU, a_mac=instance.mac)
+        self.vpc.ip("link", "set", instance.device, "master", self._subnet_bridges[instance.subnet])
+        subnet = instance.subnet
+        address(namespace, "ens5", f"{instance.ip}/{subnet.prefixlen}")
+        namespace.ip("route", "add", "default", "via", str(subnet.network_address + 1))
+        if instance.ipv6:
+            address(namespace, "ens5", instance.ipv6)
+            namespace.ip("-6", "route", "add", "default", "via", self._subnet_ipv6(subnet, 1).split("/")[0])
+
+    def launch_bastion(self, disk_name: str = "bastion") -> Instance:
+        """A new bastion instance on the static ENI (same address, MAC and IPv6), fresh disk."""
+        stack = self.stack
+        disk = self.workdir / disk_name
+        host = self._instance_host(disk_name, disk, users=("ec2-user",))
+        host.prepare_disk()
+        self.bastion = Instance(host, stack.bastion_ip, stack.bastion_subnet, "eni-bastion", "02:00:00:00:01:00",
+                                ipv6=self._subnet_ipv6(stack.bastion_subnet, 0x100))  # fmt: skip
+        self._attach(self.bastion)
+        return self.bastion
+
+    def terminate_bastion(self) -> None:
+        self._detach(self.bastion)
+        self._namespaces.remove(self.bastion.namespace)
+        self.bastion = None
+
+    def launch_node(self, ip: ipaddress.IPv4Address) -> Instance:
+        index = len(self.nodes)
+        name = f"node{index}"
+        host = self._instance_host(name, self.workdir / name)
+        host.prepare_disk()
+        node = Instance(host, ip, self.stack.node_subnet, f"eni-{name}", f"02:00:00:00:02:{index:02x}")
+        self._attach(node)
+        self.nodes[str(ip)] = node
+        return node
+
+    def run_user_data(self, instance: Instance, user_data: str) -> subprocess.CompletedProcess:
+        """What cloud-init does with a user-data script: write it, make it executable, run it once."""
+        script = instance.host.file("/var/lib/cloud/instance/scripts/part-001")
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(user_data)
+        script.chmod(0o700)
+        return instance.host.run("/var/lib/cloud/instance/scripts/part-001", check=False, timeout=180)
+
+    def reboot(self, instance: Instance) -> None:
+        """Stop everything running, bring the instance up again with its disk, run its boot."""
+        self._detach(instance)
+        instance.namespace.create()
+        self._attach(instance)
+        instance.host.clear_runtime()
+        self.boot(instance)
+
+    def boot(self, instance: Instance) -> None:
+        """What systemd does at boot: the sysctl files, then every enabled unit, After= respected."""
+        host = instance.host
+        for conf in sorted((host.disk / "sysctl.d").glob("*.conf")):
+            host.run("sysctl", "-q", "-p", f"/etc/sysctl.d/{conf.name}")
+        for unit in enabled_units_in_order(host):
+            host.run("systemctl", "start", unit, timeout=120)
+
+    def egress_address(self, since: int = 0) -> list[str]:
+        """The client addresses the internet's server saw, in order."""
+        log = self.internet.access_log
+        return [line.split()[0] for line in log.read_text().splitlines()[since:]] if log.exists() else []
+
+
+def enabled_units_in_order(host: Host) -> list[str]:
+    wants = host.file("/etc/systemd/system/multi-user.target.wants")
+    enabled = sorted(path.name for path in wants.iterdir()) if wants.exists() else []
+
+    def after(unit: str) -> set[str]:
+        text = host.read(f"/etc/systemd/system/{unit}")
+        return {name for line in text.splitlines() if line.startswith("After=") for name in line[6:].split()}
+
+    ordered: list[str] = []
+    while len(ordered) < len(enabled):
+        ready = [u for u in enabled if u not in ordered and not (after(u) & (set(enabled) - set(ordered)))]
+        ordered.append((ready or [u for u in enabled if u not in ordered])[0])
+    return ordered

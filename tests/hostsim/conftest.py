@@ -1,0 +1,219 @@
+"""Fixtures for the host-level tests: synthesized scenarios and the simulated VPC around them.
+
+Each test's world is built from the scenario's synthesized `cdk.tf.json` and torn down
+afterwards (namespaces, processes, files), on failure too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.hostsim.hosts import wait_for
+from harness.hostsim.internet import LARGE_FILE, large_file, release_sha256
+from harness.hostsim.stack import SynthesizedStack
+from harness.hostsim.world import Instance, SimulatedVpc
+from talos_sandbox.config import SandboxConfig
+
+from ..conftest import WIREGUARD, make_config
+
+TOOLS = ("ip", "ping", "nft", "wg", "wg-quick", "wireguard-go", "curl", "openssl", "unshare", "sha256sum", "tar", "ss")
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb operator@laptop"
+UNIT_WAIT_SECONDS = 60
+
+
+def _missing_prerequisite() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (network and mount namespaces)"
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"missing {', '.join(missing)} (Debian: iproute2 iputils-ping nftables wireguard-tools wireguard-go curl openssl)"
+    if not Path("/dev/net/tun").exists():
+        return "no /dev/net/tun for wireguard-go"
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_prerequisites():
+    problem = _missing_prerequisite()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"host-level tests cannot run: {problem}")
+        pytest.skip(problem)
+
+
+def _wg_key() -> str:
+    return subprocess.run(["wg", "genkey"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@dataclass(frozen=True)
+class Keys:
+    bastion: str
+    peer: str
+
+    @property
+    def peer_public(self) -> str:
+        return subprocess.run(["wg", "pubkey"], input=self.peer, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def keys(host_prerequisites) -> Keys:
+    return Keys(bastion=_wg_key(), peer=_wg_key())
+
+
+# The design's sandbox, and one with other CIDRs and five nodes; each in both egress modes.
+OTHER_NETWORK = {"vpc_cidr": "10.42.0.0/16", "subnet_cidr": "10.42.16.0/20"}
+OTHER_NODES = [{"name": f"talos-{index}", "private_ip": f"10.42.16.{10 + index}", "role": "gateway" if index == 1 else "compute"}
+               for index in range(1, 6)]  # fmt: skip
+SCENARIOS = {
+    "default-wireguard": {},
+    "default-public-ipv4": {"egress": "public_ipv4", "bastion_subnet": "10.10.1.0/28", "bastion_ip": "10.10.1.10"},
+    "other-wireguard": {"network": OTHER_NETWORK, "nodes": OTHER_NODES, "bastion_ip": "10.42.16.100"},
+    "other-public-ipv4": {"network": OTHER_NETWORK, "nodes": OTHER_NODES, "egress": "public_ipv4",
+                          "bastion_subnet": "10.42.32.0/28", "bastion_ip": "10.42.32.10"},
+}  # fmt: skip
+
+
+def scenario_config(name: str, keys: Keys) -> SandboxConfig:
+    scenario = SCENARIOS[name]
+    network = dict(scenario.get("network", {}))
+    bastion: dict = {"ssh_public_keys": [SSH_KEY]}
+    if scenario.get("egress") == "public_ipv4":
+        network["bastion_subnet_cidr"] = scenario["bastion_subnet"]
+        bastion.update(ipv4_egress="public_ipv4")
+    else:
+        bastion["wireguard"] = {**WIREGUARD, "peer_public_key": keys.peer_public}
+    if "bastion_ip" in scenario:
+        bastion["private_ip"] = scenario["bastion_ip"]
+    overrides = {"network": network, "bastion": bastion, "talos": {"boot_to_talos_sha256": release_sha256()}}
+    if "nodes" in scenario:
+        overrides["nodes"] = scenario["nodes"]
+    return make_config(**overrides)
+
+
+@dataclass
+class Sandbox:
+    """A scenario's synthesized stack in its simulated world."""
+
+    config: SandboxConfig
+    stack: SynthesizedStack
+    world: SimulatedVpc
+    launches: int = 0
+
+    def boot_bastion(self) -> Instance:
+        """Launch a bastion on the static ENI (a fresh disk each time) and run its user-data."""
+        self.launches += 1
+        bastion = self.world.launch_bastion(f"bastion-{self.launches}")
+        result = self.world.run_user_data(bastion, self.stack.bastion_user_data)
+        assert result.returncode == 0, f"bastion boot failed:\n{self.console(bastion)}{result.stderr}"
+        return bastion
+
+    def launch_nodes(self) -> list[Instance]:
+        return [self.world.launch_node(ip) for ip in sorted(self.stack.node_user_data)]
+
+    def start_node(self, ip: ipaddress.IPv4Address | None = None) -> Instance:
+        """Launch one node (the first by default) and run its user-data as cloud-init would."""
+        ip = ip or min(self.stack.node_user_data)
+        node = self.world.launch_node(ip)
+        result = self.world.run_user_data(node, self.stack.node_user_data[ip])
+        assert result.returncode == 0, f"node user-data failed:\n{self.console(node)}{result.stderr}"
+        return node
+
+    @staticmethod
+    def console(instance: Instance) -> str:
+        return (instance.host.disk / "console").read_text()
+
+    @staticmethod
+    def unit_state(instance: Instance, unit: str) -> str:
+        return instance.host.read(f"/run/systemd-shim/{unit}.state").strip()
+
+    @staticmethod
+    def unit_journal(instance: Instance) -> list[str]:
+        return instance.host.read("/run/systemd-shim/journal").splitlines()
+
+    def wait_for_unit(self, instance: Instance, unit: str, state_prefix: str) -> str:
+        def reached() -> str:
+            state = self.unit_state(instance, unit)
+            return state if state.startswith(state_prefix) else ""
+
+        return wait_for(reached, UNIT_WAIT_SECONDS, what=f"{unit} to be {state_prefix}")
+
+
+def _build(name: str, keys: Keys, synth, workdir: Path) -> Sandbox:
+    config = scenario_config(name, keys)
+    stack = SynthesizedStack.from_json(synth(config)[1])
+    wireguard = config.bastion.wireguard if config.bastion.ipv4_egress == "wireguard" else None
+    world = SimulatedVpc(
+        stack,
+        workdir,
+        wireguard_endpoint=wireguard.peer_endpoint if wireguard else None,
+        wireguard_key_parameter=config.wireguard_key_parameter if wireguard else None,
+        wireguard_tunnel_address=str(wireguard.tunnel_address) if wireguard else "",
+        bastion_private_key=keys.bastion,
+        peer_private_key=keys.peer,
+    )
+    world.__enter__()
+    try:
+        world.internet.publish_release(config.talos.boot_to_talos_version)
+    except BaseException:
+        world.close()
+        raise
+    return Sandbox(config, stack, world)
+
+
+@pytest.fixture
+def new_sandbox(synth, keys, tmp_path) -> Iterator[Callable[[str], Sandbox]]:
+    """new_sandbox(scenario) -> a fresh world with nothing booted; removed when the test ends."""
+    sandboxes: list[Sandbox] = []
+
+    def build(name: str) -> Sandbox:
+        sandboxes.append(_build(name, keys, synth, tmp_path / f"world-{len(sandboxes)}"))
+        return sandboxes[-1]
+
+    yield build
+    for sandbox in sandboxes:
+        sandbox.world.close()
+
+
+@pytest.fixture(scope="session")
+def running_sandbox(synth, keys, tmp_path_factory) -> Iterator[Callable[[str], Sandbox]]:
+    """running_sandbox(scenario) -> a shared world, bastion booted, nodes launched (not installing).
+
+    For tests that only look; tests that restart, reboot or replace use new_sandbox.
+    """
+    cache: dict[str, Sandbox] = {}
+
+    def get(name: str) -> Sandbox:
+        if name not in cache:
+            sandbox = _build(name, keys, synth, tmp_path_factory.mktemp(f"world-{name}"))
+            cache[name] = sandbox
+            sandbox.boot_bastion()
+            sandbox.launch_nodes()
+        return cache[name]
+
+    yield get
+    for sandbox in cache.values():
+        sandbox.world.close()
+
+
+def download(node: Instance, timeout: int = 30) -> subprocess.CompletedProcess:
+    """The large file from the simulated internet over IPv4, bounded in time and in stalls."""
+    return node.host.run(
+        "bash", "-c",
+        f"set -o pipefail; curl -4 -fsS --max-time {timeout} --speed-time 10 --speed-limit 1000 https://ghcr.io/{LARGE_FILE} | sha256sum",
+        check=False, timeout=timeout + 10,
+    )  # fmt: skip
+
+
+def assert_downloads(node: Instance) -> None:
+    result = download(node)
+    expected = hashlib.sha256(large_file()).hexdigest()
+    assert result.stdout.split()[:1] == [expected], f"download from {node.ip} failed: {result.stderr.strip()}"
