@@ -41,16 +41,20 @@ test: $(SYNCED) $(NODE_TOOLS)
 	$(WITH_MIRROR) $(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory check TALOS_SANDBOX_TF_PLUGIN_DIR="$(TF_MIRROR)"
 
-# The policy gate: checkov on the synthesized JSON and on a plan made offline (moto),
+# The policy gate: checkov on the synthesized JSON and on two plans made offline (moto):
+# the create plan, and the live plan made after applying the stack (what AWS computed),
 # for the default sandbox, for the example that turns every option on, and for the
-# talos-ami install method.
+# talos-ami install method (in parallel: the applies mostly wait on terraform's polling).
 GATE_STACKS := cozy-demo cozy-lab cozy-ami
 check: $(SYNCED)
 	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
 		--config examples/public-ipv4-scheduled.yaml --config examples/talos-ami.yaml 2>/dev/null
 	for stack in $(GATE_STACKS); do \
-		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.json || exit 2; done
-	$(VENV_PYTHON) -m talos_sandbox check $(foreach s,$(GATE_STACKS),--stack reports/gate/stacks/$(s) --plan reports/plans/$(s).json)
+		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.create-plan.json \
+			--live reports/plans/$$stack.live-plan.json & pids+=" $$!"; done; \
+	for pid in $$pids; do wait $$pid || exit 2; done
+	$(VENV_PYTHON) -m talos_sandbox check $(foreach s,$(GATE_STACKS),--stack reports/gate/stacks/$(s) \
+		$(foreach plan,create-plan live-plan,--plan reports/plans/$(s).$(plan).json))
 
 clean:
 	rm -rf cdktf.out reports .pytest_cache

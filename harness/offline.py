@@ -150,6 +150,20 @@ class Terraform:
             )
         return result
 
+    def write_override(self, moto_url: str, region: str, for_apply: bool) -> None:
+        """(Re)write the harness override for the stack in workdir; no new init needed."""
+        stack_json = json.loads((self.workdir / "cdk.tf.json").read_text())
+        override = harness_override(stack_json, moto_url, region, for_apply)
+        (self.workdir / OVERRIDE_FILE).write_text(json.dumps(override, indent=2))
+
+    def apply(self) -> None:
+        self.run("apply", "-auto-approve", "-no-color", "-input=false")
+
+    def plan_json(self) -> str:
+        """`terraform plan` and the plan as JSON (`terraform show -json`)."""
+        self.run("plan", "-input=false", "-no-color", "-out=sandbox.tfplan")
+        return self.run("show", "-json", "sandbox.tfplan").stdout
+
     def init(self, backend: bool = True) -> None:
         args = ["init", "-input=false", "-no-color", f"-backend={str(backend).lower()}"]
         plugin_dir = os.environ.get(PLUGIN_DIR_ENV)
@@ -167,9 +181,8 @@ def prepare_stack(
     policy scan of the plan sees exactly what the product asks for.
     """
     shutil.copytree(stack_dir, workdir, dirs_exist_ok=True)
-    if moto_url is not None:
-        stack_json = json.loads((stack_dir / "cdk.tf.json").read_text())
-        (workdir / OVERRIDE_FILE).write_text(json.dumps(harness_override(stack_json, moto_url, region, for_apply), indent=2))
     terraform = Terraform(workdir)
+    if moto_url is not None:
+        terraform.write_override(moto_url, region, for_apply)
     terraform.init(backend=backend)
     return terraform

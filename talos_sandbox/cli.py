@@ -115,7 +115,7 @@ def _check(args: argparse.Namespace) -> int:
     failed = [result for result in results if not result.passed]
     for result in results:
         verdict = "passed" if result.passed else f"FAILED ({len(result.failed_checks)} checks)"
-        print(f"policy gate: {result.name} [{result.framework}] {verdict}")
+        print(f"policy gate: {result.name} [{result.framework}: {result.target}] {verdict}")
         for finding in result.failed_checks:
             print(f"  {finding}")
     print(f"policy gate: {'FAILED' if failed else 'passed'}; reports in {args.reports}/")

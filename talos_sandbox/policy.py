@@ -1,15 +1,18 @@
-"""The policy gate: checkov over the synthesized JSON and, when given, the offline plan.
+"""The policy gate: checkov over the synthesized JSON and, when given, plan JSON files.
 
 The policy itself is `.checkov.yaml` at the repository root. Every scan writes JUnit XML
 and SARIF under the reports folder and prints checkov's normal console output; any
-failed check fails the gate.
+failed check fails the gate. A JSON scan is named `<stack>.json-scan`, a plan scan after
+its file (`cozy-demo.live-plan.json` -> `cozy-demo.live-plan`), so the summary says which
+plan each finding came from.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +26,9 @@ POLICY_FILE = Path(__file__).resolve().parent.parent / ".checkov.yaml"
 class ScanResult:
     name: str
     framework: str
+    target: Path
     failed_checks: tuple[str, ...]
-    """`CHECK_ID resource` for each failure, read from the SARIF report."""
+    """`CHECK_ID resource: check name` for each failure, read from the JUnit report."""
 
     @property
     def passed(self) -> bool:
@@ -51,26 +55,30 @@ def scan(target: Path, framework: str, reports_dir: Path, name: str) -> ScanResu
         completed = subprocess.run(command, check=False)
     except FileNotFoundError:
         raise SandboxError("cannot run checkov; install the dev packages (make setup)") from None
-    if not sarif.exists():
+    if not (junit.exists() and sarif.exists()):
         raise SandboxError(f"checkov wrote no report for {target} (exit status {completed.returncode})")
-    failures = _sarif_failures(sarif)
+    failures = _junit_failures(junit)
     if completed.returncode != 0 and not failures:
         raise SandboxError(f"checkov failed on {target} (exit status {completed.returncode}) without a finding")
-    return ScanResult(name=name, framework=framework, failed_checks=failures)
+    return ScanResult(name=name, framework=framework, target=target, failed_checks=failures)
 
 
-def _sarif_failures(sarif: Path) -> tuple[str, ...]:
-    report = json.loads(sarif.read_text())
+def _junit_failures(junit: Path) -> tuple[str, ...]:
+    """checkov names a test case `[SEVERITY][CHECK_ID] check name` and writes `Resource: ...`
+    into its failure (SARIF carries no resource for a plan scan)."""
     failures = []
-    for run in report.get("runs", []):
-        for result in run.get("results", []):
-            location = result.get("locations", [{}])[0].get("physicalLocation", {}).get("artifactLocation", {})
-            resource = result.get("message", {}).get("text", "") or location.get("uri", "")
-            failures.append(f"{result['ruleId']} {resource}".strip())
+    for case in ElementTree.parse(junit).iter("testcase"):
+        failure = case.find("failure")
+        if failure is None:
+            continue
+        check = re.match(r"\[[^]]*\]\[([^]]+)\] (.*)", case.get("name", ""))
+        check_id, check_name = check.groups() if check else (case.get("name", "?"), "")
+        resource = re.search(r"^Resource: (.+)$", failure.text or "", re.MULTILINE)
+        failures.append(f"{check_id} {resource.group(1) if resource else '?'}: {check_name}")
     return tuple(sorted(failures))
 
 
 def gate(stack_dirs: Iterable[Path], plan_files: Iterable[Path], reports_dir: Path) -> list[ScanResult]:
     results = [scan(stack, "terraform_json", reports_dir, f"{stack.name}.json-scan") for stack in stack_dirs]
-    results += [scan(plan, "terraform_plan", reports_dir, f"{plan.stem}.plan-scan") for plan in plan_files]
+    results += [scan(plan, "terraform_plan", reports_dir, plan.stem) for plan in plan_files]
     return results

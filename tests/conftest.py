@@ -131,7 +131,7 @@ def apply_stack(synth, new_moto, tmp_path_factory):
             moto = moto or new_moto()
             stack_dir, stack = synth(config)
             terraform = prepare_stack(stack_dir, tmp_path_factory.mktemp("apply"), moto.url, config.region)
-            terraform.run("apply", "-auto-approve", "-no-color", "-input=false")
+            terraform.apply()
             applied[key] = Applied(config, stack, terraform, moto)
         return applied[key]
 

@@ -1,46 +1,72 @@
-"""The policy gate: the product passes it, a real violation fails it and is named, the
-policy file keeps its waiver rules, and the CI workflow example parses."""
+"""The policy gate: the product passes it (also its plan after apply), a real violation
+fails it and is named (also one that shows only after apply), the policy file keeps its
+waiver rules, and the CI workflow example parses."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
+from harness.offline import OVERRIDE_FILE, prepare_stack
+from harness.plan import live_plan_json
 from talos_sandbox import bindings as tf
 from talos_sandbox.cli import EXIT_POLICY_FAILED, main
 from talos_sandbox.config import default_config
-from talos_sandbox.policy import POLICY_FILE
+from talos_sandbox.policy import POLICY_FILE, gate
 
 from .conftest import REPO_ROOT, make_config
 
 WORKFLOW = REPO_ROOT / "examples" / "github-actions" / "policy-gate.yml"
 
 
-@pytest.fixture(scope="module")
-def violating_stack(tmp_path_factory):
-    """A test-only stack with SSH open to the world through a separate rule resource."""
-    out = tmp_path_factory.mktemp("violation")
+def one_rule_stack(out: Path, name: str, rule_class, **rule) -> Path:
+    """A test-only stack: a VPC, a security group and one separate rule resource in it."""
     app = tf.App(outdir=str(out))
-    stack = tf.TerraformStack(app, "open-ssh")
+    stack = tf.TerraformStack(app, name)
     tf.LocalBackend(stack, path="terraform.tfstate")
     tf.AwsProvider(stack, "aws", region="eu-west-1")
     vpc = tf.Vpc(stack, "vpc", cidr_block="10.0.0.0/16")
-    group = tf.SecurityGroup(stack, "group", name="open-ssh", description="test only", vpc_id=vpc.id)
-    tf.VpcSecurityGroupIngressRule(
-        stack,
-        "ssh-from-anywhere",
-        security_group_id=group.id,
+    group = tf.SecurityGroup(stack, "group", name=name, description="test only", vpc_id=vpc.id)
+    rule_class(stack, "rule", security_group_id=group.id, **rule)
+    app.synth()
+    return out / "stacks" / name
+
+
+@pytest.fixture(scope="module")
+def violating_stack(tmp_path_factory):
+    """SSH open to the world through a separate rule resource."""
+    return one_rule_stack(
+        tmp_path_factory.mktemp("violation"),
+        "open-ssh",
+        tf.VpcSecurityGroupIngressRule,
         ip_protocol="tcp",
         from_port=22,
         to_port=22,
         cidr_ipv4="0.0.0.0/0",
         description="SSH from the whole internet",
     )
-    app.synth()
-    return out / "stacks" / "open-ssh"
+
+
+@pytest.fixture(scope="module")
+def open_when_applied_stack(tmp_path_factory):
+    """Every ICMPv6 type to ::/0: checkov passes the rule resource (it reads its `cidr_ipv6`
+    string as characters) but fails the group once AWS lists the rule in its computed
+    `egress` (`ipv6_cidr_blocks` is a list there). The product had this rule until #13."""
+    return one_rule_stack(
+        tmp_path_factory.mktemp("computed"),
+        "open-icmpv6",
+        tf.VpcSecurityGroupEgressRule,
+        ip_protocol="58",
+        from_port=-1,
+        to_port=-1,
+        cidr_ipv6="::/0",
+        description="ICMPv6 of every type",
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,6 +89,33 @@ def test_violation_fails_the_gate_and_names_the_check(violating_stack, tmp_path,
     assert re.search(r"^  CKV_AWS_24 ", out, re.MULTILINE), out[-2000:]
     junit = (tmp_path / "open-ssh.json-scan.xml").read_text()
     assert "CKV_AWS_24" in junit and 'failures="0"' not in junit.split("\n")[1]
+
+
+@pytest.mark.terraform
+def test_live_plan_fails_a_rule_open_only_once_applied(open_when_applied_stack, new_moto, tmp_path):
+    moto = new_moto()
+    terraform = prepare_stack(open_when_applied_stack, tmp_path / "applied", moto.url, "eu-west-1")
+    terraform.apply()
+    live_plan = tmp_path / "open-icmpv6.live-plan.json"
+    live_plan.write_text(live_plan_json(terraform, moto.url, "eu-west-1"))
+    json_scan, live_plan_scan = gate([open_when_applied_stack], [live_plan], tmp_path / "reports")
+    assert live_plan_scan.name == "open-icmpv6.live-plan"
+    assert "CKV_AWS_382 aws_security_group.group: Ensure no security groups allow egress from 0.0.0.0:0 to port -1" in (
+        live_plan_scan.failed_checks
+    ), live_plan_scan.failed_checks
+    assert not any(finding.startswith("CKV_AWS_382") for finding in json_scan.failed_checks), json_scan.failed_checks
+
+
+@pytest.mark.terraform
+def test_applied_product_passes_its_live_plan(apply_stack, tmp_path):
+    applied = apply_stack(default_config())  # the apply tests/test_terraform.py uses too
+    live_plan = tmp_path / "cozy-demo.live-plan.json"
+    live_plan.write_text(live_plan_json(applied.terraform, applied.moto.url, applied.config.region))
+    [result] = gate([], [live_plan], tmp_path / "reports")
+    assert result.name == "cozy-demo.live-plan" and result.passed, result.failed_checks
+    # The apply-only override is back in place for the other tests of this apply.
+    override = json.loads((applied.terraform.workdir / OVERRIDE_FILE).read_text())
+    assert {instance["monitoring"] for instance in override["resource"]["aws_instance"].values()} == {False}
 
 
 def test_scanning_nothing_is_an_error(tmp_path, capsys):
@@ -91,6 +144,7 @@ def test_ci_workflow_example_is_valid():
     steps = " ".join(step.get("run", "") + " " + step.get("uses", "") for step in job["steps"])
     assert "talos_sandbox synth" in steps
     assert "talos_sandbox check" in steps and "github/codeql-action/upload-sarif" in steps
+    assert "terraform -chdir=\"$SANDBOX_STACK\" show -json" in steps and "--plan" in steps  # the live plan
     assert "terraform validate" in steps
 
 

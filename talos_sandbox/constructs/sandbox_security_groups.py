@@ -20,6 +20,20 @@ TALOS_API_PORTS = (50000, 50001)
 KUBERNETES_API_PORT = 6443
 DNS_PORT = 53
 SSH_PORT = 22
+# ICMP rules name a type (from_port) and a code (to_port), never -1: exactly what is
+# needed, by rule id: path MTU discovery needs "fragmentation needed" (type 3 code 4) and
+# ICMPv6 "packet too big" (type 2) (AWS VPC user guide, "Path MTU Discovery"); IPv6 needs
+# neighbour discovery (RFC 4861); echo request keeps ping working through the NAT.
+NAT_ICMP = {
+    "icmp-unreachable": ("ICMP fragmentation needed", (3, 4)),
+    "icmp-echo": ("ICMP echo request", (8, 0)),
+}
+BASTION_ICMPV6 = {
+    "icmpv6-packet-too-big": ("ICMPv6 packet too big", (2, 0)),
+    "icmpv6-router-solicitation": ("ICMPv6 router solicitation", (133, 0)),
+    "icmpv6-neighbour-solicitation": ("ICMPv6 neighbour solicitation", (135, 0)),
+    "icmpv6-neighbour-advertisement": ("ICMPv6 neighbour advertisement", (136, 0)),
+}
 
 Peer = Literal["bastion", "nodes"]
 
@@ -110,9 +124,10 @@ class SandboxSecurityGroups(Construct):
             _Rule(f"{rule_prefix}-udp-{port}", f"NAT: UDP {port} to the IPv4 internet", "udp", (port, port), **destination)
             for port in props.nat_udp_ports
         ]
-        # ICMP by type (from_port) and code (to_port): unreachable (path MTU) and ping.
-        rules.append(_Rule(f"{rule_prefix}-icmp-unreachable", "NAT: ICMP unreachable", "icmp", (3, -1), **destination))
-        rules.append(_Rule(f"{rule_prefix}-icmp-echo", "NAT: ICMP echo request", "icmp", (8, 0), **destination))
+        rules += [
+            _Rule(f"{rule_prefix}-{rule_id}", f"NAT: {description}", "icmp", type_code, **destination)
+            for rule_id, (description, type_code) in NAT_ICMP.items()
+        ]
         return rules
 
     def _bastion_ingress(self) -> list[_Rule]:
@@ -134,10 +149,13 @@ class SandboxSecurityGroups(Construct):
         rules = self._nat_rules("nat", cidr_ipv4="0.0.0.0/0")
         rules += [
             _Rule("https-ipv6", "HTTPS over IPv6 (SSM, package repositories)", "tcp", (443, 443), cidr_ipv6="::/0"),
-            _Rule("icmpv6", "ICMPv6 (neighbour discovery, path MTU)", "58", (-1, -1), cidr_ipv6="::/0"),
             _Rule("dns-udp", "Amazon DNS in the VPC", "udp", (DNS_PORT, DNS_PORT), cidr_ipv4=props.vpc_cidr),
             _Rule("dns-tcp", "Amazon DNS in the VPC", "tcp", (DNS_PORT, DNS_PORT), cidr_ipv4=props.vpc_cidr),
             _Rule("to-nodes", "Operate the nodes (talosctl, kubectl)", "-1", group="nodes"),
+        ]
+        rules += [
+            _Rule(rule_id, description, "58", type_code, cidr_ipv6="::/0")
+            for rule_id, (description, type_code) in BASTION_ICMPV6.items()
         ]
         if props.wireguard_port is not None:
             port = props.wireguard_port

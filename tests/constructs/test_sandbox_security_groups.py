@@ -57,7 +57,7 @@ def test_ssh_only_over_ipv6_from_configured_ranges(synth):
 
 
 def test_bastion_accepts_nat_and_its_caches_from_nodes_and_nothing_else(default_stack):
-    expected = [("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (3, -1)), ("icmp", (8, 0))]
+    expected = [("tcp", (443, 443)), ("udp", (123, 123)), ("icmp", (3, 4)), ("icmp", (8, 0))]
     expected += [("tcp", (port, port)) for port in (5050, 5051, 5052, 5053, 5054)]
     found = [(r["ip_protocol"], (r.get("from_port"), r.get("to_port"))) for r in rules(default_stack, "ingress", "bastion")]
     assert sorted(found) == sorted(expected), "every open port has a service behind it (no DNS: nodes use the VPC's)"
@@ -71,6 +71,19 @@ def test_cache_ports_follow_config(synth):
     assert sorted((r["from_port"], r["to_port"]) for r in cache_rules) == [(6000, 6000), (6001, 6001)]
     _, stack = synth(make_config(bastion={"registry_caches": {"enabled": False}}))
     assert not [r for r in rules(stack, "ingress", "bastion") if r["ip_protocol"] == "tcp" and r.get("from_port") != 443]
+
+
+def test_icmp_rules_name_a_type_and_a_code(default_stack):
+    """Type or code -1 reads as every port to checkov once AWS lists the rule in its group."""
+    icmp = [
+        rule
+        for direction in ("ingress", "egress")
+        for rule in resources_of(default_stack, f"aws_vpc_security_group_{direction}_rule").values()
+        if rule["ip_protocol"] in ("icmp", "58")
+    ]
+    assert icmp and all(-1 not in (rule["from_port"], rule["to_port"]) for rule in icmp)
+    assert has(default_stack, "egress", "bastion", "icmp", (3, 4), "0.0.0.0/0")
+    assert has(default_stack, "egress", "bastion", "58", (2, 0), "::/0")
 
 
 def test_registry_caches_are_on_the_bastion_not_the_nodes(default_stack):
