@@ -19,24 +19,26 @@ from talos_sandbox.synth import synthesize
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def unavailable(reason: str) -> None:
+    """A prerequisite is missing: a visible skip locally, a failure in CI (.ci/run installs it)."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def require_terraform() -> str:
-    """The terraform binary; a visible skip locally, a failure in CI (CI is set), when absent."""
+    """The terraform binary (a documented prerequisite, not a Python dependency)."""
     try:
         return terraform_binary()
     except TerraformMissing as missing:
-        if os.environ.get("CI"):
-            pytest.fail(str(missing))
-        pytest.skip(str(missing))
+        unavailable(str(missing))
 
 
 def require_tool(command: str, package: str) -> str:
-    """A Debian tool a test runs; a visible skip locally, a failure in CI (.ci/run installs it)."""
+    """A Debian tool a test runs."""
     found = shutil.which(command)
     if found is None:
-        message = f"{command} (Debian package {package}) is not installed; .ci/run installs it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{command} (Debian package {package}) is not installed; .ci/run installs it")
     return found
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from talos_sandbox.config import default_config
 from talos_sandbox.diagram import Box, Diagram, Group, Link, build, node_id, to_dot, to_mermaid
 
-from .conftest import PUBLIC_IPV4, WIREGUARD, make_config, resources_of
+from .conftest import PUBLIC_IPV4, WIREGUARD, make_config, require_tool, resources_of
 
 ELASTIC_IP = make_config(
     network=PUBLIC_IPV4["network"],
@@ -52,13 +50,7 @@ def stack(request, synth) -> dict:
 
 
 def require_dot() -> str:
-    """Graphviz' dot; a visible skip locally, a failure in CI (.ci/run installs it)."""
-    dot = shutil.which("dot")
-    if dot is None:
-        if os.environ.get("CI"):
-            pytest.fail("Graphviz `dot` is not installed")
-        pytest.skip("Graphviz `dot` is not installed")
-    return dot
+    return require_tool("dot", "graphviz")
 
 
 def test_graphviz_renders_the_dot_without_a_warning(stack):

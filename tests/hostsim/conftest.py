@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,31 +22,25 @@ from harness.hostsim.stack import SynthesizedStack
 from harness.hostsim.world import Instance, SimulatedVpc
 from talos_sandbox.config import SandboxConfig
 
-from ..conftest import WIREGUARD, make_config
+from ..conftest import WIREGUARD, make_config, require_tool, unavailable
 
-TOOLS = ("ip", "ping", "nft", "wg", "wg-quick", "wireguard-go", "curl", "openssl", "unshare", "sha256sum", "tar", "ss")
+# Each tool the simulation runs, with its Debian package (.ci/run installs them).
+TOOLS = {
+    "ip": "iproute2", "ss": "iproute2", "ping": "iputils-ping", "nft": "nftables", "wg": "wireguard-tools",
+    "wg-quick": "wireguard-tools", "wireguard-go": "wireguard-go", "curl": "curl", "openssl": "openssl",
+}  # fmt: skip
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb operator@laptop"
 UNIT_WAIT_SECONDS = 60
 
 
-def _missing_prerequisite() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network and mount namespaces)"
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        return f"missing {', '.join(missing)} (Debian: iproute2 iputils-ping nftables wireguard-tools wireguard-go curl openssl)"
-    if not Path("/dev/net/tun").exists():
-        return "no /dev/net/tun for wireguard-go"
-    return None
-
-
 @pytest.fixture(scope="session", autouse=True)
 def host_prerequisites():
-    problem = _missing_prerequisite()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"host-level tests cannot run: {problem}")
-        pytest.skip(problem)
+    if os.geteuid() != 0:
+        unavailable("host-level tests need root (network and mount namespaces)")
+    for command, package in TOOLS.items():
+        require_tool(command, package)
+    if not Path("/dev/net/tun").exists():
+        unavailable("host-level tests need /dev/net/tun for wireguard-go")
 
 
 def _wg_key() -> str:
