@@ -37,8 +37,15 @@ $(NODE_TOOLS): package-lock.json
 synth: $(SYNCED)
 	$(VENV_PYTHON) main.py
 
+# The host-level tests (tests/hostsim) mostly wait on the network, the rest mostly on
+# terraform's CPU: they run side by side, the host tests' output printed after the rest.
+HOSTSIM_LOG := reports/hostsim-tests.log
 test: $(SYNCED) $(NODE_TOOLS)
-	$(WITH_MIRROR) $(VENV_PYTHON) -m pytest
+	@mkdir -p reports
+	$(VENV_PYTHON) -m pytest tests/hostsim > $(HOSTSIM_LOG) 2>&1 & host=$$!; \
+	$(WITH_MIRROR) $(VENV_PYTHON) -m pytest --ignore=tests/hostsim; rest=$$?; \
+	wait $$host; hostsim=$$?; echo "== tests/hostsim"; cat $(HOSTSIM_LOG); \
+	[ $$rest -eq 0 ] && [ $$hostsim -eq 0 ]
 	$(MAKE) --no-print-directory check TALOS_SANDBOX_TF_PLUGIN_DIR="$(TF_MIRROR)"
 
 # The policy gate: checkov on the synthesized JSON and on two plans made offline (moto):
