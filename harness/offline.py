@@ -113,7 +113,9 @@ def harness_override(stack_json: dict, moto_url: str, region: str, for_apply: bo
                     "secret_key": "testing",
                     "skip_credentials_validation": True,
                     "skip_metadata_api_check": True,
-                    "max_retries": 1,
+                    # A few retries for a dropped connection to the local server under load; few
+                    # enough that a call moto cannot serve fails in seconds, not minutes.
+                    "max_retries": 3,
                     "endpoints": [{service: moto_url for service in MOTO_SERVICES}],
                 }
             ]
