@@ -51,12 +51,12 @@ else:
 # ruff: noqa: E402  (the imports below must follow the registration above)
 from cdktf import (  # noqa: F401
     App,
-    DataResource,
     Fn,
     ITerraformDependable,
     LocalBackend,
     S3Backend,
     TerraformOutput,
+    TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
     Token,

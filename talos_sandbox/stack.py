@@ -40,6 +40,7 @@ class SandboxStack(tf.TerraformStack):
         ami_id = ami.insecure_value  # a public AMI id, not a secret; `value` would mark it sensitive
 
         node_ami_id = self._talos_ami_id() if config.talos.install_method == "talos-ami" else ami_id
+        install_method_holder = self._install_method_holder()
 
         network = config.network
         self.vpc = SandboxVpc(
@@ -142,6 +143,7 @@ class SandboxStack(tf.TerraformStack):
                     instance_profile_name=node_profile,
                     ami_id=node_ami_id,
                     install_method=config.talos.install_method,
+                    replace_triggered_by=(install_method_holder,),
                     registry_mirrors={
                         registry: f"http://{config.bastion.private_ip}:{upstream.port}"
                         for registry, upstream in caches.active.items()
@@ -222,6 +224,14 @@ class SandboxStack(tf.TerraformStack):
             ],
         )
         return official.id
+
+    def _install_method_holder(self) -> str:
+        """A terraform_data holding talos.install_method, as a bare address for replace_triggered_by
+        (cdktf would write "${...}", which terraform init rejects). A plain TerraformResource:
+        cdktf's DataResource class costs ~40 ms at synth."""
+        holder = tf.TerraformResource(self, "install-method", terraform_resource_type="terraform_data")
+        holder.add_override("input", {"method": self.config.talos.install_method})
+        return f"terraform_data.{holder.friendly_unique_id}"
 
     def _node_instance_profile(self) -> str:
         # One profile for all nodes, with no permissions: the first boot calls no AWS API,

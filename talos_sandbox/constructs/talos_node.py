@@ -9,7 +9,7 @@ depends on the route through the bastion (the install downloads from GitHub and 
 which are IPv4 only). User-data runs once, at first boot, so a change to it replaces
 the instance (`user_data_replace_on_change`); a newer AMI does not (`ignore_changes =
 [ami]`), because after the first boot the disk holds Talos, which is upgraded in place,
-not relaunched. Switching the install method replaces the node through a
+not relaunched. Switching the install method replaces the node through the stack's
 `terraform_data` holding the method (`replace_triggered_by`): the AMI change is ignored,
 and dropping user-data does not trip `user_data_replace_on_change` (planned in place,
 measured on moto).
@@ -62,6 +62,8 @@ class TalosNodeProps:
     """Amazon Linux 2023 (boot-to-talos) or the Talos AMI (talos-ami)."""
     install_method: str
     """boot-to-talos (user-data installs Talos) or talos-ami (no user-data)."""
+    replace_triggered_by: tuple[str, ...]
+    """Bare Terraform addresses whose change replaces the node: the install method's holder."""
     depends_on: tuple[tf.ITerraformDependable, ...]
     """What must exist before first boot: the IPv4 route through the bastion."""
     registry_mirrors: dict[str, str]
@@ -117,7 +119,6 @@ class TalosNode(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
         super().__init__(scope, construct_id)
         tags = {**name_tag(props.name, props.hostname), "Role": props.role}
-        install_method = tf.DataResource(self, "install-method", input={"method": props.install_method})
         self.instance = tf.Instance(
             self,
             "instance",
@@ -146,7 +147,7 @@ class TalosNode(Construct):
             ),
             lifecycle=tf.TerraformResourceLifecycle(
                 ignore_changes=["ami"],
-                replace_triggered_by=[f"terraform_data.{install_method.friendly_unique_id}"],  # a bare reference in JSON
+                replace_triggered_by=list(props.replace_triggered_by),
             ),
             depends_on=list(props.depends_on),
             tags=tags,
