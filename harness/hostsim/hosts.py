@@ -15,10 +15,11 @@ import shlex
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..wait import wait_for  # noqa: F401 - re-exported for the simulation's users
 
 SHIMS = Path(__file__).resolve().parent / "shims"
 COMMAND_TIMEOUT_SECONDS = 120
@@ -164,14 +165,3 @@ class Host:
     def read(self, path: str) -> str:
         target = self.file(path)
         return target.read_text() if target.exists() else ""
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)

@@ -32,6 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..offline import stop
 from .hosts import Host, Namespace, address, link, run, wait_for
 from .internet import Internet
 from .stack import SynthesizedStack
@@ -267,7 +268,7 @@ table inet pmtud_black_hole {
             ["ip", "netns", "exec", namespace.name, sys.executable, "-m", "harness.hostsim.servers", *arguments],
             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self._cleanup.callback(process.kill)
+        self._cleanup.callback(stop, process)
 
     @staticmethod
     def _listening(namespace: Namespace, port: int) -> bool:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from harness.offline import _free_port, stop
+from harness.wait import wait_for
 from talos_sandbox.config import default_config
 from talos_sandbox.constructs.bastion_eni import REGISTRY_CACHE_DIR, registry_cache_config
 
@@ -57,12 +57,13 @@ def registry(config_text: str, port: int, workdir: Path) -> Iterator[str]:
     with open(log, "wb") as output:
         process = subprocess.Popen([registry_binary(), "serve", str(config)], stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    def started() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"registry exited at start:\n{log.read_text()[-3000:]}")
+        return answers(url)
+
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"registry did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for(started, STARTUP_SECONDS, what=f"the registry on {url}")
         yield url
     finally:
         stop(process)
@@ -156,9 +157,7 @@ def test_a_pull_through_the_cache_returns_the_upstream_image_and_keeps_it(tmp_pa
         # The cache streams to the client first and commits the blob to its storage after.
         layer_digest = hashlib.sha256(layer).hexdigest()
         stored = cache_storage / "docker/registry/v2/blobs/sha256" / layer_digest[:2] / layer_digest / "data"
-        deadline = time.monotonic() + 10
-        while not stored.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(stored.exists, 10, interval=0.1, what="the cache to store the layer")
         assert stored.read_bytes() == layer, "the cache wrote the layer to its own storage"
 
         # With the upstream gone, the running cache still serves what it pulled.
