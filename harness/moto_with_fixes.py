@@ -106,11 +106,8 @@ def _prep_nics_with_secondary_ips(self, nic_spec, *args, **kwargs):
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from talos_sandbox.config import (  # noqa: E402  (the config only; no provider bindings)
-    SIDERO_LABS_AMI_OWNER,
-    TalosConfig,
-    official_talos_ami_name,
-)
+from talos_sandbox.config import TalosConfig  # noqa: E402  (the config only; no provider bindings)
+from talos_sandbox.facts.talos_amis import SIDERO_LABS_AMI_OWNER, official_talos_ami_name  # noqa: E402
 
 _load_amis = AmiBackend._load_amis
 

@@ -21,7 +21,7 @@ def _configs(args: argparse.Namespace) -> list[SandboxConfig]:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .lint import lint
+    from .outputs.lint import lint
     from .synth import synthesize
 
     configs = _configs(args)
@@ -37,8 +37,8 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .lint import lint, report
-    from .lint.formats import LintResult, to_json, to_sarif
+    from .outputs.lint import lint, report
+    from .outputs.lint.formats import LintResult, to_json, to_sarif
 
     results = []
     for path in args.config or [None]:
@@ -56,7 +56,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from .cost import estimate, estimate_record, format_estimate, load_prices
+    from .outputs.cost import estimate, estimate_record, format_estimate, load_prices
 
     prices = load_prices(args.prices)
     estimates = [estimate(config, prices) for config in _configs(args)]
@@ -68,7 +68,7 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    from .diagram import build, require_dot, to_dot, to_mermaid, to_svg
+    from .outputs.diagram import build, require_dot, to_dot, to_mermaid, to_svg
     from .synth import STACK_FILE, synthesize
 
     config = load_config(args.config)
@@ -89,7 +89,7 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _next_steps(args: argparse.Namespace) -> int:
-    from .runbook import next_steps, runbook
+    from .outputs.runbook import next_steps, runbook
 
     configs = _configs(args)
     stack_dirs = [str(Path(args.out) / "stacks" / config.name) for config in configs]
@@ -103,7 +103,7 @@ def _next_steps(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .policy import gate
+    from .outputs.policy_gate import gate
 
     if args.stack:
         stack_dirs = args.stack

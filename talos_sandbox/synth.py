@@ -47,9 +47,9 @@ def synthesize(configs: Sequence[SandboxConfig], out_dir: str | Path) -> list[Pa
 
 def _synthesize_into(configs: Sequence[SandboxConfig], staging: Path) -> None:
     # Imported here so that config errors are reported before the slow jsii load.
-    from . import bindings as tf
-    from .stack import SandboxStack
-    from .stack_readme import stack_readme
+    from .outputs.stack_readme import stack_readme
+    from .terraform import bindings as tf
+    from .terraform.stack import SandboxStack
 
     app = tf.App(outdir=str(staging))
     stacks = [SandboxStack(app, config) for config in configs]

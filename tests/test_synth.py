@@ -52,7 +52,7 @@ def test_s3_backend_locks_with_a_lock_file(synth):
 
 
 def test_s3_backend_with_dynamodb_lock(synth):
-    _, stack = synth(make_config(backend={"s3_bucket": "b", "s3_key": "k.tfstate", "dynamodb_table": "locks"}))
+    _, stack = synth(make_config(backend={"s3_bucket": "lab-state", "s3_key": "k.tfstate", "dynamodb_table": "locks"}))
     backend = stack["terraform"]["backend"]["s3"]
     assert backend["dynamodb_table"] == "locks" and backend["key"] == "k.tfstate" and "use_lockfile" not in backend
 

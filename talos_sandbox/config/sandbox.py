@@ -1,0 +1,181 @@
+"""The whole sandbox: every area's model under its key, the rules that span areas, and
+the derived values every construct reads the same way."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..facts.talos_amis import TALOS_AMI_SNAPSHOT_GB, official_talos_ami_name
+from . import aws_names
+from .backend import BackendConfig
+from .base import ConfigModel, field_error
+from .bastion import BastionConfig
+from .cozystack import CozystackConfig
+from .loadbalancer import LoadBalancerConfig
+from .network import NetworkConfig
+from .nodes import NodeConfig, NodeDefaults
+from .schedule import ScheduleConfig
+from .talos import TalosConfig
+
+
+
+class SandboxConfig(ConfigModel):
+    name: str = Field("cozy-demo", description="Stack name and prefix of every resource name.")
+    region: str = Field("eu-west-1", description="AWS region.")
+    tags: dict[str, str] = Field(
+        {"Demo": "cozystack-moon-and-back"}, description="Tags on every resource (provider default_tags)."
+    )
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    bastion: BastionConfig = Field(default_factory=BastionConfig)
+    node_defaults: NodeDefaults = Field(default_factory=NodeDefaults)
+    nodes: list[NodeConfig] = Field(min_length=1, description="The Talos nodes.")
+    talos: TalosConfig = Field(default_factory=TalosConfig)
+    loadbalancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
+    cozystack: CozystackConfig = Field(default_factory=CozystackConfig)
+    schedule: ScheduleConfig | None = Field(None, description="Start/stop times. Default: none, always on.")
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", value):
+            raise PydanticCustomError(
+                "name",
+                "'{value}' must be 2-32 lowercase letters, digits or '-', starting with a letter "
+                "(it prefixes AWS resource names)",
+                {"value": value},
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return aws_names.region(value)
+
+    _tags = field_validator("tags")(aws_names.tags)
+
+    @model_validator(mode="after")
+    def _addresses(self) -> SandboxConfig:
+        zone = self.network.availability_zone
+        if zone is not None and (problem := aws_names.zone_problem(zone, self.region)):
+            raise field_error("network.availability_zone", problem)
+        if self.bastion.ipv4_egress == "public_ipv4" and self.network.bastion_subnet_cidr is None:
+            raise field_error(
+                "network.bastion_subnet_cidr",
+                "required with bastion.ipv4_egress public_ipv4: the nodes' subnet routes 0.0.0.0/0 to the "
+                "bastion, so the bastion needs its own subnet routed to the internet gateway",
+            )
+        for field, cidr in self.cozystack.cluster_ranges if self.cozystack.enabled else ():
+            if cidr.overlaps(self.network.vpc_cidr):
+                raise field_error(f"cozystack.{field}", f"{cidr} overlaps network.vpc_cidr {self.network.vpc_cidr}")
+        if self.loadbalancer.mode == "none" and self.loadbalancer.addresses:
+            raise field_error("loadbalancer.addresses", "must be empty with loadbalancer.mode none")
+        if self.loadbalancer.mode == "eni-secondary-ips":
+            if not self.loadbalancer.addresses:
+                raise field_error("loadbalancer.addresses", "eni-secondary-ips needs at least one address")
+            if self.gateway_node is None:
+                raise field_error("loadbalancer.mode", "eni-secondary-ips needs a node with role gateway to carry them")
+        owners: dict[ipaddress.IPv4Address, str] = {}
+        placed = (
+            [("bastion.private_ip", self.bastion.private_ip, self.network.bastion_subnet)]
+            + [(f"nodes[{index}].private_ip", node.private_ip, self.network.subnet_cidr) for index, node in enumerate(self.nodes)]
+            + [
+                (f"loadbalancer.addresses[{index}]", address, self.network.subnet_cidr)
+                for index, address in enumerate(self.loadbalancer.addresses)
+            ]
+        )
+        for field, address, subnet in placed:
+            reserved = self.network.reserved_ips(subnet)
+            if address not in subnet:
+                raise field_error(field, f"{address} is outside the subnet {subnet}")
+            if address in reserved:
+                raise field_error(
+                    field,
+                    f"{address} is reserved by AWS in {subnet} (the first four addresses and the last "
+                    "are the network, router, DNS, future use and broadcast)",
+                )
+            if address in owners:
+                raise field_error(field, f"{address} is already used by {owners[address]}")
+            owners[address] = field
+        if self.talos.install_method == "talos-ami":
+            for field, size in self._root_volume_fields():
+                if size < TALOS_AMI_SNAPSHOT_GB:
+                    raise field_error(
+                        field,
+                        f"{size} GB is smaller than the official Talos AMI's {TALOS_AMI_SNAPSHOT_GB} GiB root "
+                        "snapshot (install_method talos-ami); EC2 cannot launch it on less",
+                    )
+        names: dict[str, int] = {}
+        for index, node in enumerate(self.nodes):
+            if node.name in names:
+                raise field_error(
+                    f"nodes[{index}].name", f"{node.name!r} is already the name of nodes[{names[node.name]}]"
+                )
+            names[node.name] = index
+        return self
+
+    def _root_volume_fields(self) -> list[tuple[str, int]]:
+        """(config field, size) for every root volume size that some node uses."""
+        fields = {
+            (f"nodes[{index}].root_volume_gb" if node.root_volume_gb else "node_defaults.root_volume_gb"):
+            self.node_root_volume_gb(node)
+            for index, node in enumerate(self.nodes)
+        }
+        return list(fields.items())
+
+    # Derived values, so that every construct reads them the same way.
+
+    @property
+    def gateway_node(self) -> NodeConfig | None:
+        """The first gateway node: it carries the load-balancer addresses."""
+        return next((node for node in self.nodes if node.role == "gateway"), None)
+
+    @property
+    def first_control_plane(self) -> NodeConfig:
+        """Where the runbook bootstraps etcd and points the Kubernetes API endpoint."""
+        return next((node for node in self.nodes if node.machine_type == "controlplane"), self.nodes[0])
+
+    @property
+    def control_plane_endpoint(self) -> str:
+        return f"https://{self.first_control_plane.private_ip}:6443"
+
+    @property
+    def availability_zone(self) -> str:
+        return self.network.availability_zone or f"{self.region}a"
+
+    @property
+    def wireguard_key_parameter(self) -> str:
+        return self.bastion.wireguard.private_key_parameter or f"/{self.name}/wireguard/private-key"
+
+    def node_instance_type(self, node: NodeConfig) -> str:
+        return node.instance_type or self.node_defaults.instance_type
+
+    def node_root_volume_gb(self, node: NodeConfig) -> int:
+        return node.root_volume_gb or self.node_defaults.root_volume_gb
+
+    @property
+    def talos_ami_name(self) -> str | None:
+        """The name of the official Talos arm64 AMI for talos.ami_version in this region."""
+        release = self.talos.ami_version
+        return official_talos_ami_name(release, self.region) if release else None
+
+    def node_image(self, node: NodeConfig) -> str:
+        return getattr(self.talos.images, node.role)
+
+
+# The design's three nodes: the only part of the embedded default with no field default.
+DEFAULT_NODES: tuple[dict[str, str], ...] = (
+    {"name": "talos-gateway-1", "private_ip": "10.10.0.101", "role": "gateway"},
+    {"name": "talos-compute-2", "private_ip": "10.10.0.102", "role": "compute"},
+    {"name": "talos-compute-3", "private_ip": "10.10.0.103", "role": "compute"},
+)
+
+
+def default_config() -> SandboxConfig:
+    """The design's sandbox (`examples/cozy-demo.yaml` spells it out)."""
+    return SandboxConfig.model_validate({"nodes": DEFAULT_NODES})
+

@@ -1,0 +1,24 @@
+from ....config import SandboxConfig
+from ....facts.instance_types import instance_size
+from .. import Rule, nodes_by_type_field
+
+MIN_VCPUS = 8
+MIN_MEMORY_GIB = 24
+
+
+def check(config: SandboxConfig):
+    for (field, instance_type), names in nodes_by_type_field(config).items():
+        size = instance_size(instance_type)
+        if size is not None and (size.vcpus < MIN_VCPUS or size.memory_gib < MIN_MEMORY_GIB):
+            yield field, f"{instance_type} has {size.vcpus} vCPU / {size.memory_gib:g} GiB ({', '.join(names)})"
+
+
+RULE = Rule(
+    rule_id="TSL002",
+    title="Node smaller than CozyStack's documented minimum",
+    reason=f"CozyStack documents at least {MIN_VCPUS} cores and {MIN_MEMORY_GIB} GB of memory per node. "
+    "The design counts t4g.medium as 4 vCPU / 8 GB; it is 2 vCPU / 4 GiB.",
+    source="CozyStack docs, 'Hardware requirements'; AWS EC2 instance types (T4g)",
+    fix="Use e.g. m7g.2xlarge (8 vCPU / 32 GiB) or r7g.xlarge for memory, in node_defaults.instance_type.",
+    check=check,
+)

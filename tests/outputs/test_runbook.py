@@ -1,0 +1,242 @@
+"""The operator runbook: its steps as data, the per-node talosctl commands, and that
+every file it reads is one the stack writes or an earlier command makes."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from talos_sandbox.outputs import runbook as runbook_module
+from talos_sandbox.config import default_config
+from talos_sandbox.outputs.runbook import Command, apply_config_command, next_steps, runbook, upgrade_command
+
+from ..conftest import PUBLIC_IPV4, WIREGUARD, make_config
+
+WORKERS = [
+    {"name": "w1", "private_ip": "10.10.0.20", "machine_type": "worker"},
+    {"name": "cp1", "private_ip": "10.10.0.21", "role": "gateway"},
+]
+CONFIGS = {
+    "default": default_config(),
+    "tunnel-and-secondary-ips": make_config(
+        bastion={"wireguard": WIREGUARD, "ssh_ipv6_cidrs": ["2001:db8:0:1::/64"]},
+        loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]},
+    ),
+    "workers-cozystack-off": make_config(nodes=WORKERS, cozystack={"enabled": False}, **PUBLIC_IPV4),
+    "workers": make_config(nodes=WORKERS),
+}
+# Options whose next argument is a file the command reads, or writes.
+READS = ("--file", "-f", "--with-secrets")
+WRITES = ("-o",)
+
+
+def step(book, step_id: str):
+    [found] = [s for s in book.steps if s.id == step_id]
+    return found
+
+
+def test_apply_config_command_uses_the_nodes_patches_and_address():
+    config = default_config()
+    command = apply_config_command(config, config.nodes[2])
+    assert (
+        "--config-patch @talos/talos-compute-3.yaml --config-patch @talos/cozystack.yaml "
+        "--config-patch @talos/cozystack-controlplane.yaml -o talos-compute-3.yaml" in command
+    )
+    assert "--with-secrets secrets.yaml" in command and "--output-types controlplane" in command
+    assert command.endswith("talosctl apply-config --insecure -n 10.10.0.103 --file talos-compute-3.yaml")
+    assert config.control_plane_endpoint == "https://10.10.0.101:6443"
+
+
+def test_workers_and_endpoint():
+    config = CONFIGS["workers"]
+    assert config.control_plane_endpoint == "https://10.10.0.21:6443"
+    worker = apply_config_command(config, config.nodes[0])
+    assert "--output-types worker" in worker and "@talos/cozystack.yaml" in worker
+    assert "cozystack-controlplane" not in worker  # Talos refuses etcd settings on a worker
+
+
+def test_steps_in_order_with_stable_ids():
+    ids = {name: [s.id for s in runbook(config, "out").steps] for name, config in CONFIGS.items()}
+    base = ["deploy", "ipv4-egress", "reach-bastion", "watch-nodes", "configure-talos", "bootstrap"]
+    cozystack = ["install-cozystack", "cozystack-health"]
+    # Every config here keeps a loadbalancer.mode with a step (the default metallb-l2's is a warning).
+    # With a tunnel, the key goes into SSM before the first apply, so the first bastion reads it.
+    key_first = ["ipv4-egress", "deploy", *base[2:]]
+    assert ids == {
+        "default": base + cozystack + ["service-addresses"],
+        "tunnel-and-secondary-ips": key_first + cozystack + ["service-addresses"],
+        "workers-cozystack-off": base + ["service-addresses"],
+        "workers": base + cozystack + ["service-addresses"],
+    }
+    assert [s.id for s in runbook(make_config(loadbalancer={"mode": "none"}), "out").steps] == base + cozystack
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_file_the_runbook_reads_exists_by_then(name, synth):
+    """Files under the stack's folders must be written by the stack; any other file an
+    earlier command must have made (`-o`, `talosctl kubeconfig .`)."""
+    config = CONFIGS[name]
+    stack_dir, _ = synth(config)
+    written = {str(path.relative_to(stack_dir)) for path in stack_dir.rglob("*") if path.is_file()}
+    made: set[str] = set()
+    checked = 0
+    for command in (c for s in runbook(config, str(stack_dir)).steps for c in s.commands):
+        words = shlex.split(command.run.replace("\\\n", " "))
+        if words[:3] == ["talosctl", "kubeconfig", "."]:
+            made.add("kubeconfig")
+        for option, path in zip(["", *words], words):  # in order: a command may read what it just wrote
+            if option in WRITES:
+                made.add(path)
+            if not (option in READS or path.startswith("@")) or path.startswith("https://") or path == "-":
+                continue
+            path = path.removeprefix("@")
+            checked += 1
+            if path.split("/")[0] in {"talos", "cozystack"}:
+                assert path in written, f"{path}: the stack does not write it ({command.run})"
+            else:
+                assert path in made, f"{path}: no earlier command makes it ({command.run})"
+    assert checked >= 2 * len(config.nodes) + 1
+
+
+def test_runbook_for_the_default_warns_about_egress_and_metallb():
+    text = next_steps(default_config(), "cdktf.out/stacks/cozy-demo")
+    assert "cd cdktf.out/stacks/cozy-demo" in text
+    assert "no WireGuard peer configured" in text
+    assert "talosctl bootstrap" in text and "talosctl gen secrets -o secrets.yaml" in text
+    assert "TSL001" in text
+    for node in default_config().nodes:
+        assert apply_config_command(default_config(), node) in text
+
+
+def test_text_renders_every_step_and_command():
+    for config in CONFIGS.values():
+        book = runbook(config, "out")
+        text = next_steps(config, "out")
+        for number, item in enumerate(book.steps, start=1):
+            assert f"\n{number}. {item.title}\n" in text
+            for note in item.notes:
+                assert f"   {note}\n" in text
+            for command in item.commands:
+                assert "   " + command.run.replace("\n", "\n   ") in text
+
+
+def test_cozystack_install_and_health():
+    book = runbook(default_config(), "out")
+    install = [c.run for c in step(book, "install-cozystack").commands]
+    assert install == [
+        "kubectl create ns cozy-system --dry-run=client --output yaml | kubectl apply -f -",
+        "kubectl apply -f cozystack/configmap.yaml",
+        "kubectl apply -f https://github.com/cozystack/cozystack/releases/download/v0.41.11/cozystack-installer.yaml",
+        "kubectl wait deployment/cozystack -n cozy-system --for=condition=Available --timeout=5m",
+        "kubectl logs -n cozy-system deploy/cozystack -f",
+    ]
+    health = [c.run for c in step(book, "cozystack-health").commands]
+    assert "kubectl wait hr --all -A --for=condition=Ready --timeout=30m" in health
+    assert "talosctl health --control-plane-nodes 10.10.0.101,10.10.0.102,10.10.0.103" in health
+    assert "kubectl exec -n cozy-linstor deploy/linstor-controller -- linstor node list" in health
+    bootstrap = [c.run for c in step(book, "bootstrap").commands]
+    assert bootstrap[-2:] == ["export KUBECONFIG=$PWD/kubeconfig", "kubectl get nodes -o wide"]
+    assert "NotReady" in " ".join(step(book, "bootstrap").notes)
+
+
+def test_without_cozystack_bootstrap_checks_health_itself():
+    book = runbook(CONFIGS["workers-cozystack-off"], "out")
+    bootstrap = [c.run for c in step(book, "bootstrap").commands]
+    assert bootstrap[-1] == "talosctl health --control-plane-nodes 10.10.0.21 --worker-nodes 10.10.0.20"
+    assert "cozystack" not in next_steps(CONFIGS["workers-cozystack-off"], "out").replace("cozystack-spin", "")
+    assert "Elastic IP" in step(book, "ipv4-egress").title
+
+
+def test_runbook_with_tunnel_and_secondary_ips():
+    config = CONFIGS["tunnel-and-secondary-ips"]
+    text = next_steps(config, "out")
+    assert "--name /cozy-demo/wireguard/private-key" in text
+    assert "ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)" in text, "Instance Connect over IPv6"
+    assert "spec.addresses: [10.10.0.200/32, 10.10.0.201/32]" in text
+    assert "kubernetes.io/hostname=talos-gateway-1" in text
+    commands = [c.run for c in step(runbook(config, "out"), "service-addresses").commands]
+    assert commands == [
+        "kubectl patch -n tenant-root tenants.apps.cozystack.io root --type=merge -p '{\"spec\":{\"ingress\":true}}'",
+        "kubectl get svc -n tenant-root root-ingress-controller",
+    ]
+
+
+def test_per_node_commands_are_grouped_by_node(monkeypatch):
+    def upgrade(config, node):
+        return f"talosctl upgrade -n {node.private_ip}" if node.role == "gateway" else None
+
+    monkeypatch.setattr(runbook_module, "NODE_COMMANDS", (*runbook_module.NODE_COMMANDS, upgrade))
+    config = default_config()
+    commands = step(runbook(config, "out"), "configure-talos").commands
+    assert commands[0] == Command("talosctl gen secrets -o secrets.yaml")
+    assert [(c.node, c.run.split()[1]) for c in commands[1:]] == [
+        ("talos-gateway-1", "gen"), ("talos-gateway-1", "upgrade"),
+        ("talos-compute-2", "gen"), ("talos-compute-3", "gen"),
+    ]  # fmt: skip
+    assert next_steps(config, "out").count("   # talos-gateway-1\n") == 2  # watch and configure steps
+
+
+def test_wireguard_key_before_apply_without_instance_refresh():
+    book = runbook(CONFIGS["tunnel-and-secondary-ips"], "out")
+    key = step(book, "ipv4-egress")
+    assert "Before the first apply" in key.title
+    assert [c.run.split()[:3] for c in key.commands] == [["wg", "genkey", "|"], ["aws", "ssm", "put-parameter"]]
+    assert not any("start-instance-refresh" in c.run for c in key.commands), "only a note, for a later key change"
+
+
+def test_every_way_into_the_bastion():
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb me@laptop"
+    open_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [key]})
+    commands = [c.run for c in step(runbook(open_ssh, "out"), "reach-bastion").commands]
+    assert commands[0].startswith("BASTION=$(aws ec2 describe-instances")
+    assert "ssh ec2-user@$(terraform output -raw bastion_ipv6)" in commands
+    [connect] = [c for c in commands if "ec2-instance-connect send-ssh-public-key" in c]
+    assert '--instance-id "$BASTION"' in connect and connect.endswith("ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)")
+    assert commands[-1] == 'aws ssm start-session --region eu-west-1 --target "$BASTION"'
+    closed = step(runbook(default_config(), "out"), "reach-bastion")
+    assert [c.run.split()[:3] for c in closed.commands][1:] == [["aws", "ssm", "start-session"]]
+    assert any("need bastion.ssh_ipv6_cidrs" in note for note in closed.notes)
+
+
+def test_each_node_is_watched_through_its_talos_api():
+    config = default_config()
+    watch = step(runbook(config, "out"), "watch-nodes")
+    for node in config.nodes:
+        [api] = [c.run for c in watch.commands if c.node == node.name and "talosctl" in c.run]
+        assert api.startswith(f"until talosctl get disks --insecure -n {node.private_ip} ")
+    assert any("50000" in note for note in watch.notes)
+
+
+def test_upgrade_step_only_on_the_ami_method():
+    config = default_config()
+    assert all(upgrade_command(config, node) is None for node in config.nodes)
+    text = next_steps(config, "out")
+    assert "talosctl upgrade" not in text and "get-console-output" in text
+
+
+def test_ami_runbook_upgrades_each_node_to_its_role_image_after_bootstrap():
+    config = make_config(
+        talos={"install_method": "talos-ami"},
+        nodes=[
+            {"name": "gw", "private_ip": "10.10.0.20", "role": "gateway"},
+            {"name": "w1", "private_ip": "10.10.0.21", "machine_type": "worker"},
+        ],
+    )
+    assert upgrade_command(config, config.nodes[0]) == (
+        "talosctl upgrade -n 10.10.0.20 -e 10.10.0.20 --image " + config.talos.images.gateway
+    )
+    text = next_steps(config, "out")
+    assert "get-console-output" not in text and "talos-v1.11.6-eu-west-1-arm64" in text
+    after_bootstrap = text[text.index("talosctl bootstrap") :]
+    for node in config.nodes:
+        command = upgrade_command(config, node)
+        assert command.endswith(f"--image {config.node_image(node)}") and "--preserve" not in command
+        assert text.index(apply_config_command(config, node)) < text.index(command)
+        assert command in after_bootstrap
+    assert "Talos 1.8" in text  # says why there is no --preserve
+
+
+def test_ami_runbook_names_an_explicit_ami():
+    text = next_steps(make_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"}), "out")
+    assert "official Talos AMI (ami-0123456789abcdef0)" in text
