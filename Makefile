@@ -51,11 +51,12 @@ test: $(SYNCED) $(NODE_TOOLS)
 # The policy gate: checkov on the synthesized JSON and on two plans made offline (moto):
 # the create plan, and the live plan made after applying the stack (what AWS computed),
 # for the default sandbox, for the example that turns every option on, and for the
-# talos-ami install method (in parallel: the applies mostly wait on terraform's polling).
-GATE_STACKS := cozy-demo cozy-lab cozy-ami
+# talos-ami install method and an amd64 sandbox (in parallel: the applies mostly wait on
+# terraform's polling).
+GATE_STACKS := cozy-demo cozy-lab cozy-ami cozy-amd64
 check: $(SYNCED)
 	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
-		--config examples/public-ipv4-scheduled.yaml --config examples/talos-ami.yaml 2>/dev/null
+		--config examples/public-ipv4-scheduled.yaml --config examples/talos-ami.yaml --config examples/amd64.yaml 2>/dev/null
 	for stack in $(GATE_STACKS); do \
 		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.create-plan.json \
 			--live reports/plans/$$stack.live-plan.json & pids+=" $$!"; done; \

@@ -106,29 +106,32 @@ def _prep_nics_with_secondary_ips(self, nic_spec, *args, **kwargs):
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from talos_sandbox.config import TalosConfig  # noqa: E402  (the config only; no provider bindings)
+from talos_sandbox.facts.architectures import ARCHITECTURES  # noqa: E402  (facts only; no provider bindings)
+from talos_sandbox.facts.releases import TALOS_RELEASES  # noqa: E402
 from talos_sandbox.facts.talos_amis import SIDERO_LABS_AMI_OWNER, official_talos_ami_name  # noqa: E402
 
 _load_amis = AmiBackend._load_amis
 
 
 def _load_amis_with_official_talos(self):
+    """Sidero Labs' official Talos AMIs, one per release of the matrix and architecture."""
     _load_amis(self)
-    release = TalosConfig(install_method="talos-ami").ami_version
-    name = official_talos_ami_name(release, self.region_name)
-    ami_id = "ami-" + hashlib.sha256(name.encode()).hexdigest()[:17]  # stable, like a real 17-digit id
-    self.amis[ami_id] = Ami(
-        self,
-        ami_id,
-        name=name,
-        owner_id=SIDERO_LABS_AMI_OWNER,
-        public=True,
-        virtualization_type="hvm",
-        architecture="arm64",
-        root_device_type="ebs",
-        root_device_name="/dev/xvda",
-        region_name=self.region_name,
-    )
+    for release in TALOS_RELEASES:
+        for arch in ARCHITECTURES.values():
+            name = official_talos_ami_name(release, self.region_name, arch.name)
+            ami_id = "ami-" + hashlib.sha256(name.encode()).hexdigest()[:17]  # stable, like a real 17-digit id
+            self.amis[ami_id] = Ami(
+                self,
+                ami_id,
+                name=name,
+                owner_id=SIDERO_LABS_AMI_OWNER,
+                public=True,
+                virtualization_type="hvm",
+                architecture=arch.ec2_name,
+                root_device_type="ebs",
+                root_device_name="/dev/xvda",
+                region_name=self.region_name,
+            )
 
 
 AmiBackend._load_amis = _load_amis_with_official_talos

@@ -9,9 +9,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..facts.instance_types import GRAVITON_FAMILIES, is_graviton
 from ..facts.limits import MAX_VOLUME_GB
 from .base import ConfigModel, Port, field_error
-from .nodes import require_graviton
 from .registry_caches import RegistryCachesConfig
 from .wireguard import WireguardConfig
 
@@ -19,6 +19,16 @@ _SSH_PUBLIC_KEY = re.compile(
     r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
     r" [A-Za-z0-9+/]+={0,3}( [^\n\r]*)?"
 )
+
+def require_graviton(instance_type: str) -> str:
+    if not is_graviton(instance_type):
+        raise PydanticCustomError(
+            "arm64_type",
+            "'{value}' is not an arm64 (Graviton) instance type (the bastion's boot script installs arm64 releases). Accepted families: {families}",
+            {"value": instance_type, "families": ", ".join(sorted(GRAVITON_FAMILIES))},
+        )
+    return instance_type
+
 
 class BastionConfig(ConfigModel):
     private_ip: ipaddress.IPv4Address = Field(

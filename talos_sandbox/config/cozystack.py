@@ -10,7 +10,14 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..facts.limits import MAX_SERVICE_CIDR_PREFIX
-from ..facts.releases import COZYSTACK_FOR_TALOS_1_11
+from ..facts.releases import DEFAULT_COZYSTACK
+
+# v0.38.0 is the first release on Talos v1.11 (cozystack/cozystack: packages/core/talos/
+# images/talos/profiles/installer.yaml at each tag).
+OLDEST_COZYSTACK = (0, 38, 0)
+# The bundles each major release knows, its default first (v0: cozystack/website
+# docs/v0 configmap reference; v1: cozystack/cozystack packages/core/platform/values.yaml).
+BUNDLES = {0: ("paas-full", "distro-full"), 1: ("isp-full", "isp-full-generic", "isp-hosted", "distro-full")}
 from .base import ConfigModel, field_error, release_tag
 
 _DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -22,12 +29,15 @@ class CozystackConfig(ConfigModel):
         description="Write CozyStack's Talos patches (talos/cozystack*.yaml) and its install steps in the runbook.",
     )
     version: str = Field(
-        "v0.41.11",
-        description="CozyStack release installed by the runbook; v0.38.0 to v0.41.x ship Talos v1.11, "
-        "the images' version.",
+        DEFAULT_COZYSTACK,
+        description="CozyStack release; picks the Talos release, the images and the install (v0: manifest and "
+        "ConfigMap; v1: the cozy-installer Helm chart and a Package) from the release matrix.",
     )
-    bundle_name: Literal["paas-full", "distro-full"] = Field(
-        "paas-full", description="CozyStack bundle for Talos nodes (ConfigMap bundle-name)."
+    bundle_name: Literal["paas-full", "distro-full", "isp-full", "isp-full-generic", "isp-hosted"] | None = Field(
+        None,
+        description="CozyStack bundle (v0: ConfigMap bundle-name, paas-full or distro-full; v1: the platform "
+        "Package's variant, isp-full, isp-full-generic, isp-hosted or distro-full). Default: paas-full on v0, "
+        "isp-full on v1.",
     )
     cluster_domain: str = Field("cozy.local", description="Kubernetes cluster domain (Talos dnsDomain).")
     pod_cidr: ipaddress.IPv4Network = Field(
@@ -50,15 +60,31 @@ class CozystackConfig(ConfigModel):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        oldest, first_unfit = COZYSTACK_FOR_TALOS_1_11
-        if not oldest <= release_tag(value, example="v0.41.11") < first_unfit:
+        if release_tag(value, example=DEFAULT_COZYSTACK) < OLDEST_COZYSTACK:
             raise PydanticCustomError(
                 "version",
-                "{value} does not ship Talos v1.11 (the images' version): use v0.38.0 to v0.41.x; "
-                "v1.0 and later ship Talos v1.12 and install differently",
+                "{value} is older than v0.38.0, the first CozyStack release on Talos v1.11 (the oldest Talos "
+                "talos-sandbox writes configs for)",
                 {"value": value},
             )
         return value
+
+    @model_validator(mode="after")
+    def _bundle_of_major(self) -> CozystackConfig:
+        if self.bundle_name is not None and self.bundle_name not in BUNDLES[self.major]:
+            raise field_error(
+                "cozystack.bundle_name",
+                f"{self.bundle_name} is not a bundle of CozyStack {self.major}.x: use {', '.join(BUNDLES[self.major])}",
+            )
+        return self
+
+    @property
+    def major(self) -> int:
+        return release_tag(self.version, example=DEFAULT_COZYSTACK)[0]
+
+    @property
+    def bundle(self) -> str:
+        return self.bundle_name or BUNDLES[self.major][0]
 
     @field_validator("cluster_domain", "root_host")
     @classmethod

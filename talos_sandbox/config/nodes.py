@@ -9,22 +9,25 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ..facts.instance_types import GRAVITON_FAMILIES, is_graviton
+from ..facts.instance_types import GRAVITON_FAMILIES, X86_FAMILIES, architecture_of
 from ..facts.limits import MAX_VOLUME_GB, MIN_ROOT_VOLUME_GB
 from .base import ConfigModel
 
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-def require_graviton(instance_type: str) -> str:
-    if not is_graviton(instance_type):
+def require_known_architecture(instance_type: str) -> str:
+    """A node type: an arm64 or amd64 family this tool knows the images and AMIs for."""
+    if architecture_of(instance_type) is None:
         raise PydanticCustomError(
-            "arm64_type",
-            "'{value}' is not an arm64 (Graviton) instance type; the Talos images are arm64. "
-            "Accepted families: {families}",
-            {"value": instance_type, "families": ", ".join(sorted(GRAVITON_FAMILIES))},
+            "node_type",
+            "'{value}' is not an instance type of a family talos-sandbox knows. arm64 (Graviton): {arm64}; "
+            "amd64 (x86_64): {amd64}",
+            {"value": instance_type, "arm64": ", ".join(sorted(GRAVITON_FAMILIES)),
+             "amd64": ", ".join(sorted(X86_FAMILIES))},
         )
     return instance_type
+
 
 
 RootVolumeGb = Annotated[
@@ -38,14 +41,17 @@ RootVolumeGb = Annotated[
 
 
 class NodeDefaults(ConfigModel):
-    instance_type: str = Field("t4g.medium", description="Instance type of nodes that name none.")
+    instance_type: str = Field(
+        "t4g.medium",
+        description="Instance type of nodes that name none; arm64 (Graviton) or amd64 (x86_64), the same for all nodes.",
+    )
     root_volume_gb: RootVolumeGb = 50
     assign_ipv6: bool = Field(False, description="Give each node an IPv6 address (off: IPv4 only, through the bastion).")
 
     @field_validator("instance_type")
     @classmethod
-    def _arm64(cls, value: str) -> str:
-        return require_graviton(value)
+    def _known_type(cls, value: str) -> str:
+        return require_known_architecture(value)
 
 
 class NodeConfig(ConfigModel):
@@ -72,7 +78,7 @@ class NodeConfig(ConfigModel):
 
     @field_validator("instance_type")
     @classmethod
-    def _arm64(cls, value: str | None) -> str | None:
-        return None if value is None else require_graviton(value)
+    def _known_type(cls, value: str | None) -> str | None:
+        return None if value is None else require_known_architecture(value)
 
 

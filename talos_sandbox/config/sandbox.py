@@ -9,6 +9,15 @@ import re
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..facts.instance_types import architecture_of
+from ..facts.releases import (
+    COZYSTACK_RELEASES,
+    SUPPORTED_TALOS_MINORS,
+    TALOS_RELEASES,
+    CozystackBuild,
+    CozystackRelease,
+    TalosRelease,
+)
 from ..facts.talos_amis import TALOS_AMI_SNAPSHOT_GB, official_talos_ami_name
 from . import aws_names
 from .backend import BackendConfig
@@ -19,7 +28,7 @@ from .loadbalancer import LoadBalancerConfig
 from .network import NetworkConfig
 from .nodes import NodeConfig, NodeDefaults
 from .schedule import ScheduleConfig
-from .talos import TalosConfig
+from .talos import TalosConfig, talos_minor
 
 
 
@@ -57,6 +66,35 @@ class SandboxConfig(ConfigModel):
         return aws_names.region(value)
 
     _tags = field_validator("tags")(aws_names.tags)
+
+    @model_validator(mode="after")
+    def _one_architecture_and_release(self) -> SandboxConfig:
+        by_architecture: dict[str, list[str]] = {}
+        for node in self.nodes:
+            by_architecture.setdefault(architecture_of(self.node_instance_type(node)) or "?", []).append(node.name)
+        if len(by_architecture) > 1:
+            mix = "; ".join(f"{arch}: {', '.join(names)}" for arch, names in sorted(by_architecture.items()))
+            raise field_error("nodes", f"mix of architectures ({mix}): the nodes must be all arm64 or all amd64")
+        arch, version = self.architecture, self.cozystack.version
+        for role in sorted({node.role for node in self.nodes}):
+            if self._image(role) is None:
+                builds = ", ".join(sorted(self.cozystack_release.builds)) if self.cozystack_release else "none"
+                raise field_error(
+                    f"talos.images.{role}",
+                    f"required: the release matrix has no {arch} build of CozyStack {version} "
+                    f"(builds: {builds}); set the image, or pick a cozystack.version with a {arch} build",
+                )
+        if not self.talos_version:
+            raise field_error(
+                "talos.version", "required: the configured images share no release tag (vX.Y.Z) to take it from"
+            )
+        if self.talos_minor not in SUPPORTED_TALOS_MINORS:
+            raise field_error(
+                "talos.version",
+                f"{self.talos_version} (from the images' tag): talos-sandbox writes machine configs for Talos "
+                f"{', '.join(SUPPORTED_TALOS_MINORS)} only; set talos.version",
+            )
+        return self
 
     @model_validator(mode="after")
     def _addresses(self) -> SandboxConfig:
@@ -159,12 +197,55 @@ class SandboxConfig(ConfigModel):
 
     @property
     def talos_ami_name(self) -> str | None:
-        """The name of the official Talos arm64 AMI for talos.ami_version in this region."""
-        release = self.talos.ami_version
-        return official_talos_ami_name(release, self.region) if release else None
+        """The name of the official Talos AMI for talos_version, region and architecture (talos-ami)."""
+        if self.talos.install_method != "talos-ami" or self.talos.ami_id is not None:
+            return None
+        return official_talos_ami_name(self.talos_version, self.region, self.architecture)
+
+    # The release matrix (facts/releases.py), as this config picks from it.
+
+    @property
+    def architecture(self) -> str:
+        """arm64 or amd64: every node's (a mix is refused)."""
+        return architecture_of(self.node_instance_type(self.nodes[0])) or "arm64"
+
+    @property
+    def cozystack_release(self) -> CozystackRelease | None:
+        return COZYSTACK_RELEASES.get(self.cozystack.version)
+
+    @property
+    def cozystack_build(self) -> CozystackBuild | None:
+        """CozyStack's images for the nodes' architecture, when the matrix has a build."""
+        release = self.cozystack_release
+        return release.builds.get(self.architecture) if release else None
 
     def node_image(self, node: NodeConfig) -> str:
-        return getattr(self.talos.images, node.role)
+        return self._image(node.role) or ""
+
+    @property
+    def role_images(self) -> dict[str, str]:
+        """Node role -> its installer image, for the roles the nodes have (validated to resolve)."""
+        return {role: self._image(role) or "" for role in ("gateway", "compute") if any(n.role == role for n in self.nodes)}
+
+    def _image(self, role: str) -> str | None:
+        build = self.cozystack_build
+        return getattr(self.talos.images, role) or (build.images[role] if build else None)
+
+    @property
+    def talos_version(self) -> str:
+        """The Talos release the nodes run: talos.version, else the tag both configured images
+        share, else the release CozyStack's build carries."""
+        build = self.cozystack_build
+        return self.talos.version or self.talos.images_version or (build.talos if build else "")
+
+    @property
+    def talos_release(self) -> TalosRelease | None:
+        """The matrix's entry for talos_version (pinned talosctl and kubectl), if it has one."""
+        return TALOS_RELEASES.get(self.talos_version)
+
+    @property
+    def talos_minor(self) -> str:
+        return talos_minor(self.talos_version)
 
 
 # The design's three nodes: the only part of the embedded default with no field default.

@@ -8,26 +8,29 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..facts.releases import DEFAULT_IMAGE_BASE
+from ..facts.releases import SUPPORTED_TALOS_MINORS
 from .base import TALOS_RELEASE, ConfigModel, field_error, release_tag, sha256_digest
 
 
 class TalosImages(ConfigModel):
-    gateway: str = Field(
-        f"{DEFAULT_IMAGE_BASE}/cozystack-spin-tailscale/talos:v1.11.6",
-        description="Installer image for gateway nodes (arm64).",
+    gateway: str | None = Field(
+        None,
+        description="Installer image for gateway nodes. Default: the release matrix's image for "
+        "cozystack.version and the nodes' architecture (by digest where one is known).",
     )
-    compute: str = Field(
-        f"{DEFAULT_IMAGE_BASE}/cozystack-spin-only/talos:v1.11.6",
-        description="Installer image for compute nodes (arm64).",
-    )
+    compute: str | None = Field(None, description="Installer image for compute nodes. Default: as for gateway.")
 
     @field_validator("gateway", "compute")
     @classmethod
-    def _image_reference(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+(:[A-Za-z0-9._\-]+)?(@sha256:[0-9a-f]{64})?", value):
+    def _image_reference(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+(:[A-Za-z0-9._\-]+)?(@sha256:[0-9a-f]{64})?", value):
             raise PydanticCustomError("image", "'{value}' is not an OCI image reference", {"value": value})
         return value
+
+
+def talos_minor(version: str) -> str:
+    """`v1.13` of `v1.13.5`."""
+    return ".".join(version.split(".")[:2])
 
 
 def image_tag(image: str) -> str | None:
@@ -41,11 +44,13 @@ class TalosConfig(ConfigModel):
     install_method: Literal["boot-to-talos", "talos-ami"] = Field(
         "boot-to-talos",
         description="How nodes get Talos: boot-to-talos (boot Amazon Linux 2023 and install the role image "
-        "over it) or talos-ami (launch the official Talos arm64 AMI, then `talosctl upgrade` to the role image).",
+        "over it) or talos-ami (launch the official Talos AMI, then `talosctl upgrade` to the role image).",
     )
     version: str | None = Field(
         None,
-        description="Talos release of the official AMI (talos-ami only). Default: the tag the two images share.",
+        description="Talos release the nodes run: picks the machine-config form (v1.11, v1.12, v1.13), the "
+        "pinned talosctl and kubectl, and the official AMI (talos-ami). Default: the release the images of "
+        "cozystack.version are built on, or the tag both configured images share.",
     )
     ami_id: str | None = Field(
         None,
@@ -55,8 +60,8 @@ class TalosConfig(ConfigModel):
     boot_to_talos_version: str = Field("v0.7.1", description="boot-to-talos release (v0.7.1 or later on arm64).")
     boot_to_talos_sha256: str | None = Field(
         None,
-        description="sha256 of boot-to-talos-linux-arm64.tar.gz for that release; the node refuses "
-        "any other download. Unset: the node checks only the release's own checksums file (a lint "
+        description="sha256 of boot-to-talos-linux-<arch>.tar.gz (the nodes' architecture) for that release; "
+        "the node refuses any other download. Unset: the node checks only the release's own checksums file (a lint "
         "warning), because we could not verify the real digest offline.",
     )
     images: TalosImages = Field(default_factory=TalosImages, description="Installer images per node role.")
@@ -89,8 +94,15 @@ class TalosConfig(ConfigModel):
     @field_validator("version")
     @classmethod
     def _talos_release(cls, value: str | None) -> str | None:
-        if value is not None and not TALOS_RELEASE.fullmatch(value):
-            raise PydanticCustomError("version", "'{value}' is not a Talos release like v1.11.6", {"value": value})
+        if value is None:
+            return value
+        if not TALOS_RELEASE.fullmatch(value):
+            raise PydanticCustomError("version", "'{value}' is not a Talos release like v1.13.5", {"value": value})
+        if talos_minor(value) not in SUPPORTED_TALOS_MINORS:
+            raise PydanticCustomError(
+                "version", "{value}: talos-sandbox writes machine configs for Talos {minors} only",
+                {"value": value, "minors": ", ".join(SUPPORTED_TALOS_MINORS)},
+            )
         return value
 
     @field_validator("ami_id")
@@ -102,27 +114,16 @@ class TalosConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _method_keys(self) -> TalosConfig:
-        if self.install_method == "boot-to-talos":
-            for key in ("version", "ami_id"):
-                if getattr(self, key) is not None:
-                    raise field_error(f"talos.{key}", "only used with talos.install_method talos-ami")
-        elif self.ami_id is None and self.ami_version is None:
-            raise field_error(
-                "talos.version",
-                "required with install_method talos-ami when talos.images.gateway and .compute do not share "
-                "one release tag (vX.Y.Z) to take it from",
-            )
+        if self.install_method == "boot-to-talos" and self.ami_id is not None:
+            raise field_error("talos.ami_id", "only used with talos.install_method talos-ami")
         return self
 
     @property
     def images_version(self) -> str | None:
-        """The release tag both role images carry, if they carry the same one."""
+        """The release tag both configured role images carry, if both are set and carry the same one."""
+        if self.images.gateway is None or self.images.compute is None:
+            return None
         tags = {image_tag(self.images.gateway), image_tag(self.images.compute)}
         return tags.pop() if len(tags) == 1 else None
-
-    @property
-    def ami_version(self) -> str | None:
-        """The Talos release of the official AMI the nodes launch from (talos-ami)."""
-        return self.version or self.images_version
 
 

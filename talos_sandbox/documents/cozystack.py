@@ -1,20 +1,25 @@
-"""CozyStack's install for this sandbox: the `cozystack` ConfigMap written beside the
-stack, and where its installer comes from.
+"""CozyStack's install for this sandbox: the files written beside the stack under
+`cozystack/`, and where its installer comes from.
 
-For the CozyStack v0 releases that ship Talos v1.11, the install is a ConfigMap in
-`cozy-system` plus the release's `cozystack-installer.yaml` (cozystack/website:
-content/en/docs/v0/install/cozystack/_index.md; keys from
+v0: a ConfigMap in `cozy-system` plus the release's `cozystack-installer.yaml`
+(cozystack/website: content/en/docs/v0/install/cozystack/_index.md; keys from
 content/en/docs/v0/operations/configuration/configmap.md).
+v1: the cozy-installer Helm chart with values from the release matrix (the operator and
+package collection by digest; on arm64 the design owners' builds), then the platform
+Package (content/en/docs/v1.5/getting-started/install-cozystack.md).
 """
 
 from __future__ import annotations
 
 from ..config import SandboxConfig
+from ..facts.releases import COZY_INSTALLER_CHART
 from .render import render
 
 NAMESPACE = "cozy-system"
 INSTALL_DIR = "cozystack"
 CONFIGMAP_FILE = f"{INSTALL_DIR}/configmap.yaml"
+HELM_VALUES_FILE = f"{INSTALL_DIR}/values.yaml"
+PACKAGE_FILE = f"{INSTALL_DIR}/platform-package.yaml"
 # The services CozyStack's minimal ConfigMap exposes through the root tenant's ingress.
 EXPOSED_SERVICES = ("dashboard", "api")
 
@@ -43,7 +48,7 @@ def root_host(config: SandboxConfig) -> str:
 def configmap(config: SandboxConfig) -> str:
     cozystack = config.cozystack
     data = {
-        "bundle-name": cozystack.bundle_name,
+        "bundle-name": cozystack.bundle,
         "root-host": root_host(config),
         "api-server-endpoint": config.control_plane_endpoint,
         "expose-services": ",".join(EXPOSED_SERVICES),
@@ -61,6 +66,51 @@ def configmap(config: SandboxConfig) -> str:
     )
 
 
+def chart_version(config: SandboxConfig) -> str:
+    """The cozy-installer chart's version: the release without its `v`."""
+    return config.cozystack.version.removeprefix("v")
+
+
+def helm_values(config: SandboxConfig) -> str:
+    build = config.cozystack_build
+    return render(
+        "cozystack-helm-values.yaml.j2",
+        name=config.name,
+        version=config.cozystack.version,
+        arch=config.architecture,
+        source=build.source if build and build.operator else "the chart's own defaults: no build in the matrix",
+        chart=COZY_INSTALLER_CHART,
+        chart_version=chart_version(config),
+        namespace=NAMESPACE,
+        operator=build.operator if build else None,
+        platform_source_url=build.platform_source_url if build else None,
+        platform_source_ref=build.platform_source_ref if build else None,
+    )
+
+
+def platform_package(config: SandboxConfig) -> str:
+    cozystack = config.cozystack
+    return render(
+        "cozystack-platform-package.yaml.j2",
+        name=config.name,
+        version=cozystack.version,
+        variant=cozystack.bundle,
+        root_host=root_host(config),
+        api_server_endpoint=config.control_plane_endpoint,
+        exposed_services=EXPOSED_SERVICES,
+        external_ips=external_ips(config),
+        cluster_domain=cozystack.cluster_domain,
+        pod_cidr=str(cozystack.pod_cidr),
+        pod_gateway=str(cozystack.pod_gateway),
+        service_cidr=str(cozystack.service_cidr),
+        join_cidr=str(cozystack.join_cidr),
+    )
+
+
 def install_files(config: SandboxConfig) -> dict[str, str]:
     """The install's files by relative path; none when CozyStack is off."""
-    return {CONFIGMAP_FILE: configmap(config)} if config.cozystack.enabled else {}
+    if not config.cozystack.enabled:
+        return {}
+    if config.cozystack.major == 0:
+        return {CONFIGMAP_FILE: configmap(config)}
+    return {HELM_VALUES_FILE: helm_values(config), PACKAGE_FILE: platform_package(config)}

@@ -1,7 +1,10 @@
-"""The arm64 (Graviton) EC2 instance families the sandbox accepts.
+"""The EC2 instance families the sandbox accepts, by architecture, and their sizes.
 
-The Talos images are arm64 only, so an x86 type would boot Amazon Linux and then fail
-to install Talos. The list names whole families; sizes are checked by AWS at apply.
+Nodes are all arm64 (Graviton) or all amd64 (x86_64): the architecture picks the Amazon
+Linux AMI, the boot-to-talos asset and the Talos images. The lists name whole families;
+sizes are checked by AWS at apply. Nested virtualization (KVM inside the instance, which
+CozyStack's VMs need) is offered on C8i, M8i and R8i and their flex variants only (AWS
+EC2 User Guide, "Use nested virtualization", February 2026); on Graviton only on metal.
 """
 
 import re
@@ -20,6 +23,18 @@ GRAVITON_FAMILIES = frozenset(
     }
 )  # fmt: skip
 
+# x86_64 families of the current generations (Intel i, AMD a), general purpose, compute
+# and memory optimized, and the burstable t3/t3a.
+X86_FAMILIES = frozenset(
+    {
+        "t3", "t3a",
+        "m6i", "m6id", "m6a", "m7i", "m7i-flex", "m7a", "m8i", "m8i-flex", "m8a",
+        "c6i", "c6id", "c6a", "c7i", "c7i-flex", "c7a", "c8i", "c8i-flex", "c8a",
+        "r6i", "r6id", "r6a", "r7i", "r7a", "r7iz", "r8i", "r8i-flex", "r8a",
+    }
+)  # fmt: skip
+NESTED_VIRTUALIZATION_FAMILIES = frozenset({"c8i", "c8i-flex", "m8i", "m8i-flex", "r8i", "r8i-flex"})
+
 _INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
 
 
@@ -33,10 +48,26 @@ def is_graviton(instance_type: str) -> bool:
     return instance_family(instance_type) in GRAVITON_FAMILIES
 
 
+def architecture_of(instance_type: str) -> str | None:
+    """`arm64` or `amd64` for an accepted type, None for any other text."""
+    family = instance_family(instance_type)
+    if family in GRAVITON_FAMILIES:
+        return "arm64"
+    if family in X86_FAMILIES:
+        return "amd64"
+    return None
+
+
+def has_nested_virtualization(instance_type: str) -> bool:
+    """KVM inside the instance: the documented families, or any metal size."""
+    return instance_family(instance_type) in NESTED_VIRTUALIZATION_FAMILIES or ".metal" in instance_type
+
+
 # --- size: vCPUs and memory -----------------------------------------------------------
 
-# t4g is burstable with its own table; the other families scale by size.
-_T4G = {
+# The burstable t4g, t3 and t3a share one size table; the other families scale by size.
+_BURSTABLE = frozenset({"t4g", "t3", "t3a"})
+_BURSTABLE_SIZES = {
     "nano": (2, 0.5), "micro": (2, 1), "small": (2, 2), "medium": (2, 4),
     "large": (2, 8), "xlarge": (4, 16), "2xlarge": (8, 32),
 }  # fmt: skip
@@ -55,13 +86,13 @@ class InstanceSize:
 
 
 def instance_size(instance_type: str) -> InstanceSize | None:
-    """vCPUs and memory of an accepted arm64 type, or None when the size is not known here."""
+    """vCPUs and memory of an accepted type, or None when the size is not known here."""
     match = _INSTANCE_TYPE.match(instance_type)
-    if not match or match.group("family") not in GRAVITON_FAMILIES:
+    if not match or architecture_of(instance_type) is None:
         return None
     family, size = match.group("family"), match.group("size")
-    if family == "t4g":
-        known = _T4G.get(size)
+    if family in _BURSTABLE:
+        known = _BURSTABLE_SIZES.get(size)
         return InstanceSize(*known) if known else None
     per_vcpu = _GIB_PER_VCPU.get(family) or _GIB_PER_VCPU_BY_CLASS.get(family[0])
     vcpus = _vcpus(size)

@@ -10,5 +10,6 @@ SIDERO_LABS_AMI_OWNER = "540036508848"
 TALOS_AMI_SNAPSHOT_GB = 20
 
 
-def official_talos_ami_name(release: str, region: str) -> str:
-    return f"talos-{release}-{region}-arm64"
+def official_talos_ami_name(release: str, region: str, arch: str) -> str:
+    """`arch` is arm64 or amd64, as in the AMI names."""
+    return f"talos-{release}-{region}-{arch}"

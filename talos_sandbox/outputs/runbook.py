@@ -16,6 +16,11 @@ from ..documents import cozystack
 from ..documents.render import render
 from ..documents.talos_commands import SECRETS_FILE, apply_config_command, talos_health_command, upgrade_command
 from ..documents.talos_patches import PATCH_DIR
+from ..documents.tool_downloads import INSTALL_DIR, verified_install
+from ..facts.releases import COZY_INSTALLER_CHART, HELM
+
+# The bastion's architecture (config.bastion accepts Graviton types only).
+BASTION_ARCH = "arm64"
 
 TALOSCONFIG_FILE = "talosconfig"
 KUBECONFIG_FILE = "kubeconfig"
@@ -29,6 +34,12 @@ class Command:
     """The node it is for, when a step has commands per node."""
 
 
+OPERATOR = "operator"
+"""Runs on the operator's machine, in the stack folder (terraform and its state are there)."""
+BASTION = "bastion"
+"""Runs in a shell on the bastion, in the folder the stack's files were copied to."""
+
+
 @dataclass(frozen=True)
 class Step:
     id: str
@@ -36,6 +47,8 @@ class Step:
     title: str
     notes: tuple[str, ...] = ()
     commands: tuple[Command, ...] = ()
+    where: str = OPERATOR
+    """Where the commands run: OPERATOR or BASTION."""
 
 
 @dataclass(frozen=True)
@@ -135,27 +148,86 @@ def _reach_bastion(config: SandboxConfig) -> Step:
         "with IPv4 egress up it works either way."
     )
     commands.append(Command(f"aws ssm start-session --region {region} --target \"$BASTION\""))
-    notes.append(
-        "Install talosctl and kubectl there; the nodes' Talos API (50000) and Kubernetes API (6443) accept the bastion."
-    )
+    notes.append("The nodes' Talos API (50000) and Kubernetes API (6443) accept the bastion.")
     return Step("reach-bastion", "Reach the bastion", notes=tuple(notes), commands=tuple(commands))
+
+
+def _copy_files(config: SandboxConfig, stack_dir: str) -> Step:
+    """The stack's Talos and CozyStack files onto the bastion, as one script of base64 text:
+    it goes through SSH, or is pasted into a Session Manager shell (which copies no files)."""
+    folders = " ".join(_copied_folders(config))
+    bundle = f"{config.name}-files.sh"
+    commands = [
+        Command(
+            f"( echo \"mkdir -p ~/{config.name} && base64 -d <<'FILES' | tar -C ~/{config.name} -xzf -\"; "
+            f"tar -C {stack_dir} -czf - {folders} | base64; echo FILES ) > {bundle}"
+        )
+    ]
+    notes = [f"Then paste the contents of {bundle} into the bastion's shell; the files land in ~/{config.name}."]
+    if config.bastion.ssh_ipv6_cidrs:
+        notes = [f"Over SSH the second command runs it there; with Session Manager, paste {bundle}'s contents instead."]
+        commands.append(Command(f"ssh ec2-user@$(terraform output -raw bastion_ipv6) bash < {bundle}"))
+    return Step("copy-files", f"Copy {folders} to the bastion", notes=tuple(notes), commands=tuple(commands))
+
+
+def _copied_folders(config: SandboxConfig) -> tuple[str, ...]:
+    return (PATCH_DIR, cozystack.INSTALL_DIR) if config.cozystack.enabled else (PATCH_DIR,)
+
+
+def _tools(config: SandboxConfig) -> Step:
+    release = config.talos_release
+    tools = [release.talosctl, release.kubectl] if release else []
+    if config.cozystack.enabled and config.cozystack.major >= 1:
+        tools.append(HELM)
+    notes = [
+        "Each download is checked against the sha256 the release matrix pins and against the release's own "
+        "checksum file; a mismatch stops before anything is installed.",
+        "talosctl matches the nodes' Talos minor: a newer one writes documents an older node rejects.",
+    ]
+    if release is None:
+        notes.append(
+            f"Talos {config.talos_version} is not in the release matrix (lint TSL013): install the talosctl and "
+            "kubectl of that release yourself."
+        )
+    commands = [Command(f"mkdir -p {INSTALL_DIR} && export PATH={INSTALL_DIR}:$PATH && cd $(mktemp -d)")]
+    commands += [Command(verified_install(tool, BASTION_ARCH)) for tool in tools]
+    commands.append(Command(f"cd ~/{config.name}"))
+    pinned = ", ".join(f"{tool.name} {tool.version}" for tool in tools)
+    return Step("tools", f"Install {pinned or 'the tools'} on the bastion", notes=tuple(notes),
+                commands=tuple(commands), where=BASTION)  # fmt: skip
+
+
+def _node_consoles(config: SandboxConfig) -> Step:
+    return Step(
+        "node-consoles",
+        "Follow each node's first boot on its serial console",
+        notes=(
+            "A node installs from talos-sandbox-install.service; until the bastion's NAT is up it keeps trying.",
+            "The console shows the Amazon Linux stage; after the reboot the Talos image may write to another "
+            "console (ttyAMA0 on arm64), so it can stay silent.",
+        ),
+        commands=tuple(
+            Command(
+                f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
+                f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
+                node=node.name,
+            )
+            for node in config.nodes
+        ),
+    )
 
 
 def _watch_nodes(config: SandboxConfig) -> Step:
     from_ami = config.talos.install_method == "talos-ami"
 
     def commands(node: NodeConfig) -> tuple[Command, ...]:
-        maintenance = Command(
-            f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
-            f"echo '{node.name}: Talos maintenance mode'",
-            node=node.name,
+        return (
+            Command(
+                f"until talosctl get disks --insecure -n {node.private_ip} >/dev/null 2>&1; do sleep 15; done; "
+                f"echo '{node.name}: Talos maintenance mode'",
+                node=node.name,
+            ),
         )
-        console = Command(
-            f"aws ec2 get-console-output --region {config.region} --latest --output text \\\n"
-            f"  --instance-id \"$(terraform output -json node_instance_ids | jq -r '.[\"{node.name}\"]')\"",
-            node=node.name,
-        )
-        return (maintenance,) if from_ami else (maintenance, console)
 
     if from_ami:
         notes = (
@@ -163,17 +235,14 @@ def _watch_nodes(config: SandboxConfig) -> Step:
             "maintenance mode at its ENI's address (DHCP); the upgrade after bootstrap moves it to its role image.",
         )
     else:
-        notes = (
-            "A node installs from talos-sandbox-install.service; until the bastion's NAT is up it keeps trying.",
-            "The EC2 serial console shows the Amazon Linux stage; after the reboot the arm64 Talos image may write "
-            "to ttyAMA0 only, so the console can stay silent.",
-        )
-    notes += ("The Talos API answering on port 50000 is the sign: each command waits for its node (Ctrl-C to stop).",)
+        notes = ("Each node boots Amazon Linux, installs Talos and reboots into maintenance mode.",)
+    notes += ("The Talos API answering on port 50000 is the sign: each command waits for its node.",)
     return Step(
         "watch-nodes",
-        "Watch each node reach Talos maintenance mode (from the bastion)",
+        "Watch each node reach Talos maintenance mode",
         notes=notes,
         commands=tuple(command for node in config.nodes for command in commands(node)),
+        where=BASTION,
     )
 
 
@@ -188,19 +257,18 @@ def _upgrade_nodes(config: SandboxConfig) -> Step:
             "No --preserve: gone since Talos 1.8, which keeps the EPHEMERAL partition on every upgrade.",
         ),
         commands=tuple(Command(upgrade_command(config, node), node=node.name) for node in config.nodes),
+        where=BASTION,
     )
 
 
 def _configure_talos(config: SandboxConfig) -> Step:
-    copied = f"{PATCH_DIR}/ folder"
-    if config.cozystack.enabled:
-        copied = f"{PATCH_DIR}/ and {cozystack.INSTALL_DIR}/ folders"
     return Step(
         "configure-talos",
-        f"Configure Talos (from the bastion, with the stack's {copied} copied there)",
+        f"Configure Talos {config.talos_version}",
         notes=tuple(f"{node.name}: {node.machine_type}, {node.private_ip}" for node in config.nodes),
         commands=(Command(f"talosctl gen secrets -o {SECRETS_FILE}"),)
         + tuple(command for node in config.nodes for command in node_commands(config, node)),
+        where=BASTION,
     )
 
 
@@ -221,43 +289,58 @@ def _bootstrap(config: SandboxConfig) -> Step:
     else:
         notes = ("Healthy when `talosctl health` passes and every node is Ready.",)
         commands.append(talos_health_command(config))
-    return Step("bootstrap", "Bootstrap Kubernetes", notes=notes, commands=tuple(Command(c) for c in commands))
+    return Step("bootstrap", "Bootstrap Kubernetes", notes=notes, commands=tuple(Command(c) for c in commands), where=BASTION)
 
 
 def _install_cozystack(config: SandboxConfig) -> Step:
-    version = config.cozystack.version
-    return Step(
-        "install-cozystack",
-        f"Install CozyStack {version}",
-        notes=(
+    version, namespace = config.cozystack.version, cozystack.NAMESPACE
+    if config.cozystack.major == 0:
+        notes = (
             f"As CozyStack's v0 install guide gives it; {cozystack.CONFIGMAP_FILE} holds this network's values "
             f"(root-host {cozystack.root_host(config)}, api-server-endpoint {config.control_plane_endpoint}).",
-            "The last command follows the installer's log; stop it with Ctrl-C once HelmReleases appear.",
-        ),
-        commands=(
-            Command(f"kubectl create ns {cozystack.NAMESPACE} --dry-run=client --output yaml | kubectl apply -f -"),
-            Command(f"kubectl apply -f {cozystack.CONFIGMAP_FILE}"),
-            Command(f"kubectl apply -f {cozystack.installer_url(version)}"),
-            Command(
-                f"kubectl wait deployment/cozystack -n {cozystack.NAMESPACE} --for=condition=Available --timeout=5m"
-            ),
-            Command(f"kubectl logs -n {cozystack.NAMESPACE} deploy/cozystack -f"),
-        ),
-    )
+            "`rollout status` returns once the installer's pod is ready (a `wait --for=condition=Available` "
+            "returns at once: one replica, maxUnavailable 1).",
+        )
+        commands = (
+            f"kubectl create ns {namespace} --dry-run=client --output yaml | kubectl apply -f -",
+            f"kubectl apply -f {cozystack.CONFIGMAP_FILE}",
+            f"kubectl apply -f {cozystack.installer_url(version)}",
+            f"kubectl rollout status deployment/cozystack -n {namespace} --timeout=15m",
+        )
+    else:
+        notes = (
+            f"As CozyStack's v1 install guide gives it: the cozy-installer chart with {cozystack.HELM_VALUES_FILE} "
+            f"(the operator and packages of the release matrix, {config.architecture}), then the platform Package "
+            f"{cozystack.PACKAGE_FILE} (host {cozystack.root_host(config)}).",
+            "The operator creates the Package CRDs and the PackageSource; the Package goes in once both exist.",
+        )
+        commands = (
+            f"helm upgrade --install cozystack {COZY_INSTALLER_CHART} --version {cozystack.chart_version(config)} \\\n"
+            f"  --namespace {namespace} --create-namespace -f {cozystack.HELM_VALUES_FILE} --wait --timeout 10m",
+            f"kubectl rollout status deployment/cozystack-operator -n {namespace} --timeout=15m",
+            # `kubectl wait` fails at once on a CRD that does not exist yet: retry until both do.
+            "until kubectl wait crd/packages.cozystack.io crd/packagesources.cozystack.io "
+            "--for=condition=Established --timeout=60s 2>/dev/null; do sleep 10; done",
+            "until kubectl get packagesource cozystack.cozystack-platform >/dev/null 2>&1; do sleep 10; done",
+            f"kubectl apply -f {cozystack.PACKAGE_FILE}",
+        )
+    return Step("install-cozystack", f"Install CozyStack {version}", notes=notes,
+                commands=tuple(Command(c) for c in commands), where=BASTION)  # fmt: skip
 
 
 def _cozystack_health(config: SandboxConfig) -> Step:
     commands = [
-        "kubectl get hr -A",
+        "until [ \"$(kubectl get hr -A --no-headers 2>/dev/null | wc -l)\" -gt 10 ]; do sleep 10; done",
         "kubectl wait hr --all -A --for=condition=Ready --timeout=30m",
+        "kubectl wait hr --all -A --for=condition=Ready --timeout=30m  # again: some are created later",
         "kubectl get nodes -o wide",
         talos_health_command(config),
     ]
     notes = [
-        "The installer creates the HelmReleases over some minutes: wait until `kubectl get hr -A` lists them.",
+        "The installer creates the HelmReleases over some minutes: the first command waits until they are listed.",
         "Healthy when every HelmRelease is READY True, every node Ready and `talosctl health` passes.",
     ]
-    if config.cozystack.bundle_name == "paas-full":
+    if config.cozystack.bundle == "paas-full":
         commands.append("kubectl exec -n cozy-linstor deploy/linstor-controller -- linstor node list")
         notes.append(
             "LINSTOR lists every node Online. Its storage pools need a free disk or partition per node; these "
@@ -268,6 +351,7 @@ def _cozystack_health(config: SandboxConfig) -> Step:
         "Check that CozyStack is healthy",
         notes=tuple(notes),
         commands=tuple(Command(c) for c in commands),
+        where=BASTION,
     )
 
 
@@ -304,14 +388,18 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
         )
     else:
         notes.append("or to CozyStack directly: publishing.externalIPs in the cozystack ConfigMap.")
-    return Step("service-addresses", f"Service addresses ({addresses})", notes=tuple(notes), commands=commands)
+    return Step("service-addresses", f"Service addresses ({addresses})", notes=tuple(notes), commands=commands, where=BASTION)
 
 
 def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     egress = _ipv4_egress(config)
     steps = [egress, _deploy(stack_dir)] if _key_before_apply(config) else [_deploy(stack_dir), egress]
+    if config.talos.install_method == "boot-to-talos":
+        steps.append(_node_consoles(config))
     steps += [
+        _copy_files(config, stack_dir),
         _reach_bastion(config),
+        _tools(config),
         _watch_nodes(config),
         _configure_talos(config),
         _bootstrap(config),

@@ -9,6 +9,7 @@ from ..config import SandboxConfig
 from ..documents.cozystack import install_files
 from ..documents.talos_commands import apply_config_command, upgrade_command
 from ..documents.talos_patches import cozystack_patches, node_patch_path
+from ..facts.architectures import ARCHITECTURES
 from ..facts.talos_amis import SIDERO_LABS_AMI_OWNER
 from .constructs.bastion_eni import BastionEni, BastionEniProps
 from .constructs.naming import AccountRef
@@ -19,14 +20,13 @@ from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.service_role import ServiceRole, ServiceRoleProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
 
-# AWS's public parameter for the newest arm64 Amazon Linux 2023; resolved at plan time.
-AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 
 
 class SandboxStack(tf.TerraformStack):
     def __init__(self, scope: Construct, config: SandboxConfig) -> None:
         super().__init__(scope, config.name)
         self.config = config
+        self._al2023_parameters: dict[str, str] = {}
         self._backend()
         tf.AwsProvider(
             self,
@@ -37,10 +37,11 @@ class SandboxStack(tf.TerraformStack):
         identity = tf.DataAwsCallerIdentity(self, "account")
         partition = tf.DataAwsPartition(self, "partition")
         account = AccountRef(account_id=identity.account_id, partition=partition.partition)
-        ami = tf.DataAwsSsmParameter(self, "al2023-arm64", name=AL2023_ARM64_PARAMETER)
-        ami_id = ami.insecure_value  # a public AMI id, not a secret; `value` would mark it sensitive
+        # The bastion is arm64; the nodes' Amazon Linux follows their architecture.
+        bastion_ami_id = self._al2023_ami_id("arm64")
+        al2023_for_nodes = self._al2023_ami_id(config.architecture)
 
-        node_ami_id = self._talos_ami_id() if config.talos.install_method == "talos-ami" else ami_id
+        node_ami_id = self._talos_ami_id() if config.talos.install_method == "talos-ami" else al2023_for_nodes
         install_method_holder = self._install_method_holder()
 
         network = config.network
@@ -100,7 +101,7 @@ class SandboxStack(tf.TerraformStack):
                 security_group_id=self.security_groups.bastion_group_id,
                 instance_type=config.bastion.instance_type,
                 root_volume_gb=config.bastion.root_volume_gb,
-                ami_id=ami_id,
+                ami_id=bastion_ami_id,
                 ipv4_egress=config.bastion.ipv4_egress,
                 wireguard=wireguard,
                 wireguard_key_parameter=config.wireguard_key_parameter,
@@ -135,6 +136,7 @@ class SandboxStack(tf.TerraformStack):
                     image=config.node_image(node),
                     install_disk=config.talos.install_disk,
                     boot_to_talos_version=config.talos.boot_to_talos_version,
+                    boot_to_talos_asset=ARCHITECTURES[config.architecture].boot_to_talos_asset,
                     boot_to_talos_sha256=config.talos.boot_to_talos_sha256,
                     subnet_id=self.vpc.subnet_id,
                     security_group_id=self.security_groups.node_group_id,
@@ -209,19 +211,30 @@ class SandboxStack(tf.TerraformStack):
         files = {node_patch_path(name): node.machine_patch for name, node in sorted(self.nodes.items())}
         return {**files, **cozystack_patches(self.config), **install_files(self.config)}
 
+    def _al2023_ami_id(self, arch: str) -> str:
+        """AWS's public parameter for the newest Amazon Linux 2023 of `arch`, resolved at plan time
+        (one data source per architecture, whoever uses it)."""
+        found = self._al2023_parameters.get(arch)
+        if found is None:
+            parameter = ARCHITECTURES[arch].al2023_parameter
+            found = tf.DataAwsSsmParameter(self, f"al2023-{arch}", name=parameter).insecure_value
+            self._al2023_parameters[arch] = found  # a public AMI id, not a secret: `value` would mark it sensitive
+        return found
+
     def _talos_ami_id(self) -> str:
-        """The configured AMI, else the official Talos arm64 AMI for the release, found at plan time."""
+        """The configured AMI, else the official Talos AMI for the release and architecture, found at plan time."""
         talos = self.config.talos
         if talos.ami_id is not None:
             return talos.ami_id
+        arch = self.config.architecture
         official = tf.DataAwsAmi(
             self,
-            "talos-arm64",
+            f"talos-{arch}",
             owners=[SIDERO_LABS_AMI_OWNER],
             most_recent=True,
             filter=[
                 tf.DataAwsAmiFilter(name="name", values=[self.config.talos_ami_name]),
-                tf.DataAwsAmiFilter(name="architecture", values=["arm64"]),
+                tf.DataAwsAmiFilter(name="architecture", values=[ARCHITECTURES[arch].ec2_name]),
             ],
         )
         return official.id

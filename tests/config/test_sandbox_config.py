@@ -154,19 +154,24 @@ def test_rejects_names_that_are_not_hostname_labels(name):
 @pytest.mark.parametrize(
     ("document", "field"),
     [
-        ({"node_defaults": {"instance_type": "t3.medium"}}, "node_defaults.instance_type"),
+        ({"node_defaults": {"instance_type": "p5.48xlarge"}}, "node_defaults.instance_type"),
         ({"bastion": {"instance_type": "m5.large"}}, "bastion.instance_type"),
         ({"node_defaults": {"instance_type": "t4g"}}, "node_defaults.instance_type"),
     ],
 )
-def test_rejects_non_arm64_instance_types(document, field):
+def test_rejects_unknown_instance_types(document, field):
     message = rejected(with_nodes(NODE, **document))
     assert field in message and "arm64" in message
 
 
-def test_rejects_non_arm64_node_override():
+def test_rejects_unknown_node_override():
     message = rejected(with_nodes({**NODE, "instance_type": "c5.xlarge"}))
     assert "nodes[0].instance_type" in message and "'c5.xlarge'" in message
+
+
+def test_nodes_may_be_amd64_but_the_bastion_stays_arm64():
+    assert parse_config(with_nodes(NODE, node_defaults={"instance_type": "m8i.2xlarge"})).architecture == "amd64"
+    assert "bastion.instance_type" in rejected(with_nodes(NODE, bastion={"instance_type": "t3.small"}))
 
 
 @pytest.mark.parametrize("size", [0, -5, 9])
@@ -275,20 +280,28 @@ def test_schedule_is_validated():
 
 def test_cozystack_defaults():
     cozystack = default_config().cozystack
-    assert cozystack.enabled and cozystack.version == "v0.41.11" and cozystack.cluster_domain == "cozy.local"
+    assert cozystack.enabled and cozystack.version == "v1.5.1" and cozystack.cluster_domain == "cozy.local"
+    assert cozystack.bundle_name is None and cozystack.bundle == "isp-full"
     assert (str(cozystack.pod_cidr), str(cozystack.service_cidr), str(cozystack.join_cidr)) == (
         "10.244.0.0/16", "10.96.0.0/16", "100.64.0.0/16"
     )  # fmt: skip
     assert str(cozystack.pod_gateway) == "10.244.0.1" and cozystack.root_host is None
 
 
-def test_cozystack_version_must_ship_talos_1_11():
-    for version in ("v0.37.10", "v1.0.0", "v1.6.2"):
-        assert f"cozystack.version: {version} does not ship Talos v1.11" in rejected(
-            with_nodes(NODE, cozystack={"version": version})
-        )
+def test_cozystack_version_from_the_first_release_on_talos_1_11():
+    assert "cozystack.version: v0.37.10 is older than v0.38.0" in rejected(
+        with_nodes(NODE, cozystack={"version": "v0.37.10"})
+    )
     assert "is not a release tag" in rejected(with_nodes(NODE, cozystack={"version": "0.41.11"}))
-    assert parse_config(with_nodes(NODE, cozystack={"version": "v0.38.0"})).cozystack.version == "v0.38.0"
+    amd64 = {"node_defaults": {"instance_type": "m8i.2xlarge"}}
+    assert parse_config(with_nodes(NODE, cozystack={"version": "v0.41.11"}, **amd64)).cozystack.bundle == "paas-full"
+
+
+def test_bundle_belongs_to_the_major_release():
+    assert "cozystack.bundle_name: paas-full is not a bundle of CozyStack 1.x" in rejected(
+        with_nodes(NODE, cozystack={"bundle_name": "paas-full"})
+    )
+    assert parse_config(with_nodes(NODE, cozystack={"bundle_name": "isp-hosted"})).cozystack.bundle == "isp-hosted"
 
 
 def test_cozystack_ranges_must_not_overlap_the_vpc_or_each_other():
@@ -329,41 +342,38 @@ def test_field_line_finds_the_key_or_its_nearest_parent():
 AMI = {"install_method": "talos-ami"}
 
 
-def test_talos_ami_release_follows_the_images_tag():
+def test_talos_ami_release_follows_the_matrix_or_the_images_tag():
     config = parse_config(with_nodes(NODE, talos=AMI))
-    assert config.talos.version is None and config.talos.ami_version == "v1.11.6"
-    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"
-    pinned = parse_config(with_nodes(NODE, region="us-east-2", talos={**AMI, "version": "v1.11.5"}))
-    assert pinned.talos_ami_name == "talos-v1.11.5-us-east-2-arm64"
+    assert config.talos.version is None and config.talos_version == "v1.13.5"
+    assert config.talos_ami_name == "talos-v1.13.5-eu-west-1-arm64"
+    pinned = parse_config(with_nodes(NODE, region="us-east-2", talos={**AMI, "version": "v1.12.7"}))
+    assert pinned.talos_ami_name == "talos-v1.12.7-us-east-2-arm64"
+    tagged = {"gateway": "ghcr.io/a/talos:v1.11.6", "compute": "ghcr.io/a/talos:v1.11.6"}
+    from_tag = parse_config(with_nodes(NODE, node_defaults={"instance_type": "m8i.2xlarge"}, talos={**AMI, "images": tagged}))
+    assert from_tag.talos_ami_name == "talos-v1.11.6-eu-west-1-amd64"
 
 
 @pytest.mark.parametrize(
     ("talos", "field", "problem"),
     [
-        ({**AMI, "version": "1.11.6"}, "talos.version", "'1.11.6' is not a Talos release like v1.11.6"),
+        ({**AMI, "version": "1.11.6"}, "talos.version", "'1.11.6' is not a Talos release like v1.13.5"),
+        ({"version": "v1.10.3"}, "talos.version", "writes machine configs for Talos v1.11, v1.12, v1.13 only"),
         ({**AMI, "ami_id": "ami-12345"}, "talos.ami_id", "'ami-12345' is not an AMI id (ami-...)"),
         ({**AMI, "ami_id": "AMI-0123456789ABCDEF0"}, "talos.ami_id", "is not an AMI id"),
         ({"install_method": "pxe"}, "talos.install_method", "'boot-to-talos' or 'talos-ami'"),
         ({"ami_id": "ami-0123456789abcdef0"}, "talos.ami_id", "only used with talos.install_method talos-ami"),
-        ({"version": "v1.11.6"}, "talos.version", "only used with talos.install_method talos-ami"),
-        (
-            {**AMI, "images": {"gateway": "ghcr.io/a/b@sha256:" + "ab" * 32}},
-            "talos.version",
-            "required with install_method talos-ami",
-        ),
     ],
-    ids=["version-format", "ami-id-short", "ami-id-case", "unknown-method", "ami-id-needs-ami-method",
-         "version-needs-ami-method", "no-release-to-derive"],
+    ids=["version-format", "unsupported-minor", "ami-id-short", "ami-id-case", "unknown-method",
+         "ami-id-needs-ami-method"],
 )
 def test_rejects_bad_install_method_keys(talos, field, problem):
     message = rejected(with_nodes(NODE, talos=talos))
     assert f"{field}:" in message and problem in message
 
 
-def test_explicit_ami_needs_no_release():
-    images = {"gateway": "ghcr.io/a/b@sha256:" + "ab" * 32}
-    config = parse_config(with_nodes(NODE, talos={**AMI, "images": images, "ami_id": "ami-0123456789abcdef0"}))
-    assert config.talos.ami_version is None and config.talos.ami_id == "ami-0123456789abcdef0"
+def test_explicit_ami_looks_nothing_up():
+    config = parse_config(with_nodes(NODE, talos={**AMI, "ami_id": "ami-0123456789abcdef0"}))
+    assert config.talos_ami_name is None and config.talos.ami_id == "ami-0123456789abcdef0"
 
 
 def test_talos_ami_root_volume_holds_the_amis_snapshot():
@@ -377,7 +387,7 @@ def test_talos_ami_root_volume_holds_the_amis_snapshot():
 def test_talos_ami_example_uses_the_lookup():
     config = load_config(REPO_ROOT / "examples" / "talos-ami.yaml")
     assert config.talos.install_method == "talos-ami" and config.talos.ami_id is None
-    assert config.talos_ami_name == "talos-v1.11.6-eu-west-1-arm64"
+    assert config.talos_ami_name == "talos-v1.13.5-eu-west-1-arm64"
 
 
 def caches(**fields: object) -> dict:

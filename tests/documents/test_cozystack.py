@@ -1,17 +1,32 @@
-"""CozyStack's install: the ConfigMap the stack writes, and where the installer comes from."""
+"""CozyStack's install: the files the stack writes (v0: a ConfigMap; v1: Helm values and
+the platform Package), and where the installer comes from."""
 
 from __future__ import annotations
 
 import yaml
 
 from talos_sandbox.config import default_config
-from talos_sandbox.documents.cozystack import CONFIGMAP_FILE, configmap, install_files, installer_url, root_host
+from talos_sandbox.documents.cozystack import (
+    CONFIGMAP_FILE,
+    HELM_VALUES_FILE,
+    PACKAGE_FILE,
+    configmap,
+    install_files,
+    installer_url,
+    root_host,
+)
 
 from ..conftest import make_config
 
+V0 = {"node_defaults": {"instance_type": "m8i.2xlarge"}, "cozystack": {"version": "v0.41.11"}}
 
-def test_configmap_for_the_default():
-    document = yaml.safe_load(configmap(default_config()))
+
+def v0(**cozystack):
+    return make_config(**{**V0, "cozystack": {**V0["cozystack"], **cozystack}})
+
+
+def test_configmap_for_v0():
+    document = yaml.safe_load(configmap(v0()))
     assert document["apiVersion"] == "v1" and document["kind"] == "ConfigMap"
     assert document["metadata"] == {"name": "cozystack", "namespace": "cozy-system"}
     assert document["data"] == {
@@ -29,8 +44,10 @@ def test_configmap_for_the_default():
 
 def test_configmap_follows_config():
     config = make_config(
+        node_defaults=V0["node_defaults"],
         loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]},
-        cozystack={"bundle_name": "distro-full", "pod_cidr": "10.32.0.0/16", "root_host": "cozy.example.org"},
+        cozystack={"version": "v0.41.11", "bundle_name": "distro-full", "pod_cidr": "10.32.0.0/16",
+                   "root_host": "cozy.example.org"},
     )
     data = yaml.safe_load(configmap(config))["data"]
     assert data["expose-external-ips"] == "10.10.0.200,10.10.0.201"
@@ -39,15 +56,40 @@ def test_configmap_follows_config():
 
 
 def test_root_host_defaults_to_nip_io_on_the_service_address():
-    metallb = make_config(loadbalancer={"mode": "metallb-l2", "addresses": ["10.10.0.200"]})
+    metallb = make_config(**V0, loadbalancer={"mode": "metallb-l2", "addresses": ["10.10.0.200"]})
     assert root_host(metallb) == "10-10-0-200.nip.io"
     # MetalLB L2 cannot publish on a VPC: external IPs only where the VPC delivers them.
     assert "expose-external-ips" not in configmap(metallb)
 
 
 def test_files_and_installer():
-    assert set(install_files(default_config())) == {CONFIGMAP_FILE}
+    assert set(install_files(v0())) == {CONFIGMAP_FILE}
+    assert set(install_files(default_config())) == {HELM_VALUES_FILE, PACKAGE_FILE}
     assert install_files(make_config(cozystack={"enabled": False})) == {}
     assert installer_url("v0.41.11") == (
         "https://github.com/cozystack/cozystack/releases/download/v0.41.11/cozystack-installer.yaml"
     )
+
+
+def test_v1_helm_values_point_the_operator_at_the_architectures_build():
+    arm64 = yaml.safe_load(install_files(default_config())[HELM_VALUES_FILE])["cozystackOperator"]
+    assert arm64["image"].startswith("ghcr.io/urmanac/cozystack-assets/cozystack-operator@sha256:")
+    assert arm64["platformSourceUrl"] == "oci://ghcr.io/urmanac/cozystack-assets/cozystack-packages"
+    amd64 = make_config(node_defaults={"instance_type": "m8i.2xlarge"})
+    upstream = yaml.safe_load(install_files(amd64)[HELM_VALUES_FILE])["cozystackOperator"]
+    assert upstream["image"].startswith("ghcr.io/cozystack/cozystack/cozystack-operator:v1.5.1@sha256:")
+    assert upstream["platformSourceRef"].startswith("digest=sha256:") and upstream["variant"] == "talos"
+
+
+def test_v1_platform_package_carries_this_network():
+    config = make_config(loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200"]})
+    package = yaml.safe_load(install_files(config)[PACKAGE_FILE])
+    assert (package["apiVersion"], package["kind"]) == ("cozystack.io/v1alpha1", "Package")
+    assert package["metadata"]["name"] == "cozystack.cozystack-platform" and package["spec"]["variant"] == "isp-full"
+    values = package["spec"]["components"]["platform"]["values"]
+    assert values["publishing"]["host"] == "10-10-0-200.nip.io"
+    assert values["publishing"]["externalIPs"] == ["10.10.0.200"]
+    assert values["publishing"]["apiServerEndpoint"] == "https://10.10.0.101:6443"
+    assert values["networking"] == {"clusterDomain": "cozy.local", "podCIDR": "10.244.0.0/16",
+                                    "podGateway": "10.244.0.1", "serviceCIDR": "10.96.0.0/16",
+                                    "joinCIDR": "100.64.0.0/16"}  # fmt: skip

@@ -58,7 +58,8 @@ def test_workers_and_endpoint():
 
 def test_steps_in_order_with_stable_ids():
     ids = {name: [s.id for s in runbook(config, "out").steps] for name, config in CONFIGS.items()}
-    base = ["deploy", "ipv4-egress", "reach-bastion", "watch-nodes", "configure-talos", "bootstrap"]
+    base = ["deploy", "ipv4-egress", "node-consoles", "copy-files", "reach-bastion", "tools", "watch-nodes",
+            "configure-talos", "bootstrap"]
     cozystack = ["install-cozystack", "cozystack-health"]
     # Every config here keeps a loadbalancer.mode with a step (the default metallb-l2's is a warning).
     # With a tunnel, the key goes into SSM before the first apply, so the first bastion reads it.
@@ -114,27 +115,40 @@ def test_text_renders_every_step_and_command():
         book = runbook(config, "out")
         text = next_steps(config, "out")
         for number, item in enumerate(book.steps, start=1):
-            assert f"\n{number}. {item.title}\n" in text
+            where = "on the bastion" if item.where == "bastion" else "on your machine"
+            assert f"\n{number}. {item.title}  [{where}]\n" in text
             for note in item.notes:
                 assert f"   {note}\n" in text
             for command in item.commands:
                 assert "   " + command.run.replace("\n", "\n   ") in text
 
 
-def test_cozystack_install_and_health():
-    book = runbook(default_config(), "out")
-    install = [c.run for c in step(book, "install-cozystack").commands]
+def test_cozystack_v0_install_waits_for_the_installers_pod():
+    v0 = make_config(node_defaults={"instance_type": "m8i.2xlarge"}, cozystack={"version": "v0.41.11"})
+    install = [c.run for c in step(runbook(v0, "out"), "install-cozystack").commands]
     assert install == [
         "kubectl create ns cozy-system --dry-run=client --output yaml | kubectl apply -f -",
         "kubectl apply -f cozystack/configmap.yaml",
         "kubectl apply -f https://github.com/cozystack/cozystack/releases/download/v0.41.11/cozystack-installer.yaml",
-        "kubectl wait deployment/cozystack -n cozy-system --for=condition=Available --timeout=5m",
-        "kubectl logs -n cozy-system deploy/cozystack -f",
+        "kubectl rollout status deployment/cozystack -n cozy-system --timeout=15m",
     ]
-    health = [c.run for c in step(book, "cozystack-health").commands]
-    assert "kubectl wait hr --all -A --for=condition=Ready --timeout=30m" in health
-    assert "talosctl health --control-plane-nodes 10.10.0.101,10.10.0.102,10.10.0.103" in health
+    health = [c.run for c in step(runbook(v0, "out"), "cozystack-health").commands]
     assert "kubectl exec -n cozy-linstor deploy/linstor-controller -- linstor node list" in health
+
+
+def test_cozystack_install_and_health():
+    book = runbook(default_config(), "out")
+    install = [c.run for c in step(book, "install-cozystack").commands]
+    assert install[0].startswith("helm upgrade --install cozystack oci://ghcr.io/cozystack/cozystack/cozy-installer "
+                                 "--version 1.5.1")
+    assert "-f cozystack/values.yaml --wait" in install[0]
+    assert "kubectl rollout status deployment/cozystack-operator -n cozy-system --timeout=15m" in install
+    assert install[-1] == "kubectl apply -f cozystack/platform-package.yaml"
+    assert not any(" logs " in c and " -f" in c for c in install), "nothing waits for a Ctrl-C"
+    health = [c.run for c in step(book, "cozystack-health").commands]
+    assert health.count("kubectl wait hr --all -A --for=condition=Ready --timeout=30m") == 1
+    assert health[0].startswith("until [") and "kubectl get hr -A --no-headers" in health[0]
+    assert "talosctl health --control-plane-nodes 10.10.0.101,10.10.0.102,10.10.0.103" in health
     bootstrap = [c.run for c in step(book, "bootstrap").commands]
     assert bootstrap[-2:] == ["export KUBECONFIG=$PWD/kubeconfig", "kubectl get nodes -o wide"]
     assert "NotReady" in " ".join(step(book, "bootstrap").notes)
@@ -174,7 +188,7 @@ def test_per_node_commands_are_grouped_by_node(monkeypatch):
         ("talos-gateway-1", "gen"), ("talos-gateway-1", "upgrade"),
         ("talos-compute-2", "gen"), ("talos-compute-3", "gen"),
     ]  # fmt: skip
-    assert next_steps(config, "out").count("   # talos-gateway-1\n") == 2  # watch and configure steps
+    assert next_steps(config, "out").count("   # talos-gateway-1\n") == 3  # console, watch and configure steps
 
 
 def test_wireguard_key_before_apply_without_instance_refresh():
@@ -224,10 +238,10 @@ def test_ami_runbook_upgrades_each_node_to_its_role_image_after_bootstrap():
         ],
     )
     assert upgrade_command(config, config.nodes[0]) == (
-        "talosctl upgrade -n 10.10.0.20 -e 10.10.0.20 --image " + config.talos.images.gateway
+        "talosctl upgrade -n 10.10.0.20 -e 10.10.0.20 --image " + config.role_images["gateway"]
     )
     text = next_steps(config, "out")
-    assert "get-console-output" not in text and "talos-v1.11.6-eu-west-1-arm64" in text
+    assert "get-console-output" not in text and "talos-v1.13.5-eu-west-1-arm64" in text
     after_bootstrap = text[text.index("talosctl bootstrap") :]
     for node in config.nodes:
         command = upgrade_command(config, node)
@@ -240,3 +254,35 @@ def test_ami_runbook_upgrades_each_node_to_its_role_image_after_bootstrap():
 def test_ami_runbook_names_an_explicit_ami():
     text = next_steps(make_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"}), "out")
     assert "official Talos AMI (ami-0123456789abcdef0)" in text
+
+
+def test_steps_say_where_they_run():
+    book = runbook(default_config(), "out")
+    where = {s.id: s.where for s in book.steps}
+    assert {where[i] for i in ("deploy", "node-consoles", "copy-files", "reach-bastion")} == {"operator"}
+    assert {where[i] for i in ("tools", "watch-nodes", "configure-talos", "bootstrap", "install-cozystack")} == {"bastion"}
+    # terraform's state is on the operator's machine: no bastion step may call terraform.
+    assert not any("terraform " in c.run for s in book.steps if s.where == "bastion" for c in s.commands)
+
+
+def test_tools_are_pinned_to_the_nodes_talos_and_verified_twice():
+    config = default_config()
+    tools = [c.run for c in step(runbook(config, "out"), "tools").commands]
+    release = config.talos_release
+    [talosctl] = [c for c in tools if "talosctl-linux-arm64" in c]
+    assert f"/download/{release.talosctl.version}/talosctl-linux-arm64" in talosctl
+    assert f"echo '{release.talosctl.sha256['arm64']}  talosctl-linux-arm64' | sha256sum -c -" in talosctl
+    assert "sha256sum -c --ignore-missing sha256sum.txt" in talosctl
+    assert talosctl.index("sha256sum -c") < talosctl.index("install -m 0755")
+    [kubectl] = [c for c in tools if "/kubectl " in c or "kubectl \\" in c or c.startswith("curl -fsSLO https://dl.k8s.io")]
+    assert release.kubectl.sha256["arm64"] in kubectl and "kubectl.sha256" in kubectl
+    assert any("helm-v3.18.4-linux-arm64.tar.gz" in c for c in tools)
+
+
+def test_copy_files_bundles_the_stacks_folders():
+    commands = [c.run for c in step(runbook(default_config(), "out"), "copy-files").commands]
+    assert "tar -C out -czf - talos cozystack | base64" in commands[0]
+    with_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
+    assert step(runbook(with_ssh, "out"), "copy-files").commands[-1].run == (
+        "ssh ec2-user@$(terraform output -raw bastion_ipv6) bash < cozy-demo-files.sh"
+    )

@@ -259,7 +259,7 @@ def test_talos_ami_nodes_from_an_explicit_ami(new_moto, apply_stack):
     ec2 = moto.client("ec2", "eu-west-1")
     # The official AMI as our moto launcher registers it (arm64, Sidero Labs' account).
     [image] = ec2.describe_images(
-        Owners=[SIDERO_LABS_AMI_OWNER], Filters=[{"Name": "name", "Values": ["talos-v1.11.6-eu-west-1-arm64"]}]
+        Owners=[SIDERO_LABS_AMI_OWNER], Filters=[{"Name": "name", "Values": ["talos-v1.13.5-eu-west-1-arm64"]}]
     )["Images"]
     config = make_config(talos={"install_method": "talos-ami", "ami_id": image["ImageId"]})
 

@@ -1,6 +1,6 @@
 """TalosNode: one EC2 instance that becomes a Talos node, by one of two install methods.
 
-boot-to-talos: the instance boots arm64 Amazon Linux, whose user-data installs the role
+boot-to-talos: the instance boots Amazon Linux, whose user-data installs the role
 image over it. talos-ami: it boots the official Talos AMI, with no user-data, straight
 into maintenance mode (the runbook then upgrades it to the role image).
 
@@ -51,6 +51,8 @@ class TalosNodeProps:
     image: str
     install_disk: str
     boot_to_talos_version: str
+    boot_to_talos_asset: str
+    """The release archive for the node's architecture."""
     boot_to_talos_sha256: str | None
     subnet_id: str
     security_group_id: str
@@ -88,6 +90,7 @@ def user_data(props: TalosNodeProps) -> str:
         node_name=props.hostname,
         role=props.role,
         version=props.boot_to_talos_version,
+        asset=props.boot_to_talos_asset,
         sha256=props.boot_to_talos_sha256,
         image=props.image,
         disk=props.install_disk,

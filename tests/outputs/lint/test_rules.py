@@ -27,21 +27,14 @@ PAIRS = {
         {"node_defaults": {"instance_type": "m7g.2xlarge"}},
     ),
     "TSL003": (
-        {},
+        {"talos": {"images": {"gateway": "ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos:v1.13.5"}}},
         "talos.images.gateway",
-        {
-            "talos": {
-                "images": {
-                    "gateway": "ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos" + DIGEST,
-                    "compute": "ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-only/talos:v1.11.6" + DIGEST,
-                }
-            }
-        },
+        {},  # the default images are pinned by digest
     ),
     "TSL004": (
-        {"talos": {"images": {"compute": "ghcr.io/cozystack/cozystack/talos:v1.11.6"}}},
+        {"talos": {"images": {"compute": "ghcr.io/cozystack/cozystack/talos:v1.13.5"}}},
         "talos.images.compute",
-        {},
+        {"node_defaults": {"instance_type": "m8i.2xlarge"}, "talos": {"images": {"compute": "ghcr.io/cozystack/cozystack/talos:v1.13.0"}}},
     ),
     "TSL005": (
         {},
@@ -60,7 +53,7 @@ PAIRS = {
     ),
     "TSL008": ({}, "talos.boot_to_talos_sha256", {"talos": {"boot_to_talos_sha256": "cd" * 32}}),
     "TSL009": (
-        {"nodes": [{"name": "n1", "private_ip": "10.10.0.10", "instance_type": "m7g.4xlarge"}]},
+        {"nodes": [{"name": "n1", "private_ip": "10.10.0.10", "role": "gateway", "instance_type": "m7g.4xlarge"}]},
         "nodes[0].instance_type",
         {"node_defaults": {"instance_type": "m7g.metal"}},
     ),
@@ -70,15 +63,25 @@ PAIRS = {
         {"talos": {"install_method": "talos-ami"}},
     ),
     "TSL011": (
-        {"talos": {"install_method": "talos-ami", "version": "v1.10.9"}},
+        {"talos": {"install_method": "talos-ami", "version": "v1.13.0", "images": {
+            "gateway": "ghcr.io/a/talos:v1.13.5", "compute": "ghcr.io/a/talos:v1.13.5"}}},
         "talos.version",
-        {"talos": {"install_method": "talos-ami", "version": "v1.11.6"}},
+        {"talos": {"install_method": "talos-ami", "images": {
+            "gateway": "ghcr.io/a/talos:v1.13.5", "compute": "ghcr.io/a/talos:v1.13.5"}}},
     ),
     "TSL012": (
         {},
         "bastion.registry_caches.enabled",
         {"bastion": {"wireguard": WIREGUARD}},
     ),
+    "TSL013": ({"talos": {"version": "v1.13.0"}}, "talos.version", {}),
+    "TSL014": (
+        {"cozystack": {"version": "v1.6.2"}, "talos": {"version": "v1.13.6", "images": {
+            "gateway": "ghcr.io/a/talos" + DIGEST, "compute": "ghcr.io/a/talos" + DIGEST}}},
+        "cozystack.version",
+        {"cozystack": {"version": "v1.6.2"}, "node_defaults": {"instance_type": "m8i.2xlarge"}},
+    ),
+    "TSL015": ({}, "cozystack.version", {"node_defaults": {"instance_type": "m8i.2xlarge"}}),
 }
 
 
@@ -135,6 +138,27 @@ def test_ami_release_is_compared_with_each_image():
     assert [finding.problem for finding in findings] == [
         "the AMI boots Talos v1.11.6, talos.images.gateway is v1.12.0"
     ]
+
+
+@pytest.mark.parametrize("arch, node_type", [("arm64", "t4g.medium"), ("amd64", "t3.large")])
+def test_capacity_suggestion_passes_its_own_check(arch, node_type):
+    from talos_sandbox.outputs.lint.rules.node_below_cozystack_minimum import SUGGESTED
+
+    [finding] = fired(make_config(node_defaults={"instance_type": node_type}), "TSL002")
+    assert f"e.g. {SUGGESTED[arch]} meets it" in finding.problem
+    assert fired(make_config(node_defaults={"instance_type": SUGGESTED[arch]}), "TSL002") == []
+
+
+def test_nested_virtualization_types_are_told_how_to_turn_it_on():
+    [finding] = fired(make_config(node_defaults={"instance_type": "m8i.2xlarge"}), "TSL009")
+    assert "offers nested virtualization, but hashicorp/aws 5.100.0 cannot turn it on" in finding.problem
+    assert "modify-instance-cpu-options" in finding.rule.fix
+
+
+def test_an_unknown_cozystack_release_is_named():
+    tagged = {"gateway": "ghcr.io/a/talos:v1.13.0", "compute": "ghcr.io/a/talos:v1.13.0"}
+    findings = fired(make_config(cozystack={"version": "v1.4.0"}, talos={"images": tagged}), "TSL013")
+    assert findings[0].field == "cozystack.version" and "not in the release matrix" in findings[0].problem
 
 
 def test_registry_caches_lint_is_quiet_when_they_are_off_or_have_an_elastic_ip():

@@ -221,7 +221,7 @@ def test_talos_ami_found_by_sidero_labs_owner_and_name(synth):
     [(name, lookup)] = data_of(stack, "aws_ami").items()
     assert lookup["owners"] == ["540036508848"] and lookup["most_recent"] is True
     assert {f["name"]: f["values"] for f in lookup["filter"]} == {
-        "name": ["talos-v1.11.6-eu-west-1-arm64"],
+        "name": ["talos-v1.13.5-eu-west-1-arm64"],
         "architecture": ["arm64"],
     }
     assert {i["ami"] for i in resources_of(stack, "aws_instance").values()} == {f"${{data.aws_ami.{name}.id}}"}

@@ -2,8 +2,10 @@
 
 from . import (
     ami_version_differs_from_images,
-    boot_to_talos_unpinned,
     bastion_stops_while_nodes_run,
+    boot_to_talos_unpinned,
+    cozystack_build_unproven,
+    cozystack_without_build,
     explicit_ami_unchecked,
     image_amd64_only,
     image_not_pinned_by_digest,
@@ -12,6 +14,7 @@ from . import (
     no_nested_virtualization,
     node_below_cozystack_minimum,
     registry_caches_without_egress,
+    release_not_in_matrix,
     ssh_wider_than_64,
 )
 
@@ -31,6 +34,9 @@ RULES = sorted(
             explicit_ami_unchecked,
             ami_version_differs_from_images,
             registry_caches_without_egress,
+            release_not_in_matrix,
+            cozystack_without_build,
+            cozystack_build_unproven,
         )
     ),
     key=lambda rule: rule.rule_id,

@@ -11,8 +11,9 @@ NEVER_PUBLISHED = ("talos-arm64-gateway", "talos-arm64-compute")
 
 
 def check(config: SandboxConfig):
-    for role in ("gateway", "compute"):
-        image = getattr(config.talos.images, role)
+    if config.architecture != "arm64":
+        return  # amd64 nodes run amd64 images
+    for role, image in config.role_images.items():
         repository = image_repository(image)
         pinned_multi_arch = "@sha256:" in image and repository == "ghcr.io/siderolabs/installer"
         if repository in AMD64_ONLY and not pinned_multi_arch:
@@ -23,11 +24,12 @@ def check(config: SandboxConfig):
 
 RULE = Rule(
     rule_id="TSL004",
-    title="Talos image that is not an arm64 image",
+    title="Talos image that is not an arm64 image, on arm64 nodes",
     reason="Graviton runs arm64 only; an amd64 installer fails after the instance has already been wiped.",
     source="cozystack/boot-to-talos: image pull without platform; ghcr.io package pages of the images",
-    fix="Use the arm64 images built for this design: ghcr.io/urmanac/cozystack-assets/talos/"
-    "cozystack-spin-tailscale/talos (gateway) and .../cozystack-spin-only/talos (compute), pinned by digest.",
+    fix="Leave talos.images unset on arm64: the release matrix then uses the design owners' arm64 builds, "
+    "pinned by digest (ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos for gateways, "
+    ".../cozystack-spin-only/talos for compute), or move the nodes to amd64 types.",
     check=check,
     severity="error",
 )

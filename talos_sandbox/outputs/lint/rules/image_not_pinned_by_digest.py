@@ -3,8 +3,7 @@ from .. import Rule
 
 
 def check(config: SandboxConfig):
-    for role in ("gateway", "compute"):
-        image = getattr(config.talos.images, role)
+    for role, image in config.role_images.items():
         if "@sha256:" not in image:
             yield f"talos.images.{role}", f"{image} is a tag"
 
