@@ -151,7 +151,7 @@ def test_next_steps_json_has_one_runbook_per_config(tmp_path, capsys):
     for runbook in runbooks:
         assert set(runbook) == {"sandbox", "region", "stack_dir", "steps"}
         for step in runbook["steps"]:
-            assert set(step) == {"id", "title", "notes", "commands"}
+            assert set(step) == {"id", "title", "notes", "commands", "where"}
             assert all(set(command) == {"run", "node"} for command in step["commands"])
     steps = [[step["id"] for step in runbook["steps"]] for runbook in runbooks]
     assert "install-cozystack" not in steps[0] and "install-cozystack" in steps[1]
