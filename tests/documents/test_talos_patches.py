@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from talos_sandbox.config import default_config
+from talos_sandbox.documents.talos_minors import DEFAULT_TALOS_MINOR
 from talos_sandbox.documents.talos_patches import (
     COZYSTACK_CONTROLPLANE_PATCH,
     COZYSTACK_PATCH,
@@ -126,7 +127,7 @@ def test_cozystack_patch_for_every_node():
         if not config.cozystack.enabled:
             continue
         cozystack = config.cozystack
-        patch = yaml.safe_load(cozystack_patches(config)[COZYSTACK_PATCH])
+        patch = yaml.safe_load(cozystack_patches(config, DEFAULT_TALOS_MINOR)[COZYSTACK_PATCH])
         machine, cluster = patch["machine"], patch["cluster"]
         assert machine["kubelet"]["nodeIP"] == {"validSubnets": [str(config.network.subnet_cidr)]}
         assert machine["kubelet"]["extraConfig"] == {"maxPods": 512}
@@ -162,7 +163,7 @@ def test_cozystack_patch_for_control_planes():
     for config in CONFIGS.values():
         if not config.cozystack.enabled:
             continue
-        patch = yaml.safe_load(cozystack_patches(config)[COZYSTACK_CONTROLPLANE_PATCH])
+        patch = yaml.safe_load(cozystack_patches(config, DEFAULT_TALOS_MINOR)[COZYSTACK_CONTROLPLANE_PATCH])
         assert patch["machine"] == {
             "nodeLabels": {"node.kubernetes.io/exclude-from-external-load-balancers": {"$patch": "delete"}}
         }
@@ -176,7 +177,7 @@ def test_cozystack_patch_for_control_planes():
 
 def test_own_ranges_reach_the_patches():
     config = CONFIGS["workers-and-own-ranges"]
-    text = "".join(cozystack_patches(config).values())
+    text = "".join(cozystack_patches(config, DEFAULT_TALOS_MINOR).values())
     for value in ("172.20.8.0/22", "lab.internal", "10.32.0.0/16", "10.33.0.0/20"):
         assert value in text
     assert "10.10.0.0" not in text and "cozy.local" not in text
@@ -192,4 +193,4 @@ def test_patches_per_node_in_order():
     assert patches_for(config, worker) == ("talos/worker-1.yaml", COZYSTACK_PATCH)
     off = CONFIGS["cozystack-off"]
     assert patches_for(off, off.nodes[0]) == ("talos/talos-gateway-1.yaml",)
-    assert cozystack_patches(off) == {}
+    assert cozystack_patches(off, DEFAULT_TALOS_MINOR) == {}
