@@ -1,12 +1,9 @@
-"""Talos patches: every document the stack writes is valid for Talos v1.11 (checked
-against Talos' own JSON schema), and CozyStack's patches carry its documented values."""
+"""Talos patches: every document the stack writes (Talos v1.11's form, the stack's default)
+is valid for Talos v1.11 (checked against Talos' own JSON schema, talos_schema.py), and
+CozyStack's patches carry its documented values. Other minors: test_talos_documents.py."""
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-
-import jsonschema
 import pytest
 import yaml
 
@@ -20,11 +17,8 @@ from talos_sandbox.documents.talos_patches import (
     patches_for,
 )
 
-from ..conftest import REPO_ROOT, WIREGUARD, make_config
-
-# siderolabs/talos v1.11.6: website/content/v1.11/schemas/config.schema.json (tests/data/README.md)
-SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "talos-v1.11-config.schema.json"
-V1ALPHA1 = "v1alpha1.Config"
+from ..conftest import WIREGUARD, make_config
+from .talos_schema import document_errors
 
 CONFIGS = {
     "default": default_config(),
@@ -46,42 +40,8 @@ CONFIGS = {
 }
 
 
-@lru_cache(maxsize=1)
-def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-def without_deletions(value: object) -> object:
-    """The document as Talos leaves it after its strategic-merge `$patch: delete`
-    directives ran: a key whose value is that directive is removed."""
-    if isinstance(value, dict):
-        return {k: without_deletions(v) for k, v in value.items() if v != {"$patch": "delete"}}
-    if isinstance(value, list):
-        return [without_deletions(item) for item in value]
-    return value
-
-
 def talos_v1_11_errors(document: dict) -> list[str]:
-    """Schema errors of one Talos document, checked against the definition of its kind
-    (v1alpha1.Config when it has none), so that messages name the bad field."""
-    definitions = schema()["$defs"]
-    if "kind" in document:
-        kinds = {
-            name: definition["properties"]["kind"]["enum"][0]
-            for name, definition in definitions.items()
-            if "kind" in definition.get("properties", {})
-        }
-        matching = [name for name, kind in kinds.items() if kind == document["kind"]]
-        if not matching:
-            return [f"kind {document['kind']!r} is not a Talos v1.11 document ({', '.join(sorted(kinds.values()))})"]
-        definition = matching[0]
-    else:
-        definition = V1ALPHA1
-    validator = jsonschema.Draft202012Validator({**schema(), "$ref": f"#/$defs/{definition}"})
-    return [
-        f"{'.'.join(str(part) for part in error.absolute_path) or '<top>'}: {error.message}"
-        for error in validator.iter_errors(without_deletions(document))
-    ]
+    return document_errors(document, "v1.11")
 
 
 def written_documents(stack_dir) -> dict[str, list[dict]]:
