@@ -31,8 +31,12 @@ CONFIGS = {
         network={"vpc_cidr": "172.31.0.0/16", "subnet_cidr": "172.31.64.0/20"},
         bastion={"private_ip": "172.31.64.10"},
         nodes=[
-            {"name": f"node-{index}", "private_ip": f"172.31.64.{20 + index}", "role": "gateway" if index == 1 else "compute",
-             "machine_type": "worker" if index > 3 else "controlplane"}
+            {
+                "name": f"node-{index}",
+                "private_ip": f"172.31.64.{20 + index}",
+                "role": "gateway" if index == 1 else "compute",
+                "machine_type": "worker" if index > 3 else "controlplane",
+            }
             for index in range(1, 6)
         ],
     ),
@@ -104,7 +108,8 @@ def test_multidoc_node_patch_says_what_v1_11_says(name, minor):
         for kind in SINGLE_KINDS:
             assert len(documents.get(kind, [])) == 1, kind
         [machine_doc] = documents["v1alpha1"]
-        assert machine_doc == {"machine": {"install": {"disk": config.talos.install_disk, "image": config.node_image(node)}}}
+        install = {"disk": config.talos.install_disk, "image": config.node_image(node)}
+        assert machine_doc == {"machine": {"install": install}}
         [hostname] = documents["HostnameConfig"]
         # auto off: talosctl 1.12+ gen config writes auto: stable, which a hostname conflicts with.
         assert (hostname["hostname"], hostname["auto"]) == (node.name, "off")
