@@ -62,6 +62,17 @@ def make_config(**overrides: Any) -> SandboxConfig:
     return parse_config(document)
 
 
+def with_talos_version(config: SandboxConfig, version: str) -> SandboxConfig:
+    """The same config on another Talos release (the matrix's images stay; lint TSL013 notes it)."""
+    document = config.model_dump(mode="json", exclude_none=True)
+    document["talos"] = {**document["talos"], "version": version}
+    return parse_config(document)
+
+
+# One release of each Talos minor the stack writes documents for.
+TALOS_VERSIONS = ("v1.11.6", "v1.12.7", "v1.13.5")
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory):
     """synth(config) -> (stack folder, parsed cdk.tf.json); cached per config."""

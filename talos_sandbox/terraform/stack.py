@@ -8,7 +8,7 @@ from . import bindings as tf
 from ..config import SandboxConfig
 from ..documents.cozystack import install_files
 from ..documents.talos_commands import apply_config_command, upgrade_command
-from ..documents.talos_patches import cozystack_patches, node_patch_path
+from ..documents.talos_patches import talos_patches
 from ..facts.architectures import ARCHITECTURES
 from ..facts.talos_amis import SIDERO_LABS_AMI_OWNER
 from .constructs.bastion_eni import BastionEni, BastionEniProps
@@ -147,10 +147,6 @@ class SandboxStack(tf.TerraformStack):
                     ami_id=node_ami_id,
                     install_method=config.talos.install_method,
                     replace_triggered_by=(install_method_holder,),
-                    registry_mirrors={
-                        registry: f"http://{config.bastion.private_ip}:{upstream.port}"
-                        for registry, upstream in caches.active.items()
-                    },
                     depends_on=(nat_route,),
                 ),
             )
@@ -208,8 +204,8 @@ class SandboxStack(tf.TerraformStack):
 
     def extra_files(self) -> dict[str, str]:
         """Files written into the stack's folder beside cdk.tf.json, by relative path."""
-        files = {node_patch_path(name): node.machine_patch for name, node in sorted(self.nodes.items())}
-        return {**files, **cozystack_patches(self.config), **install_files(self.config)}
+        # Talos v1.11's form for every config until the release matrix picks the minor.
+        return {**talos_patches(self.config, self.config.talos_minor), **install_files(self.config)}
 
     def _al2023_ami_id(self, arch: str) -> str:
         """AWS's public parameter for the newest Amazon Linux 2023 of `arch`, resolved at plan time

@@ -1,12 +1,9 @@
-"""Talos patches: every document the stack writes is valid for Talos v1.11 (checked
-against Talos' own JSON schema), and CozyStack's patches carry its documented values."""
+"""Talos patches: every document the stack writes (Talos v1.11's form, the stack's default)
+is valid for Talos v1.11 (checked against Talos' own JSON schema, talos_schema.py), and
+CozyStack's patches carry its documented values. Other minors: test_talos_documents.py."""
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-
-import jsonschema
 import pytest
 import yaml
 
@@ -19,11 +16,8 @@ from talos_sandbox.documents.talos_patches import (
     patches_for,
 )
 
-from ..conftest import REPO_ROOT, WIREGUARD, make_config
-
-# siderolabs/talos v1.11.6: website/content/v1.11/schemas/config.schema.json (tests/data/README.md)
-SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "talos-v1.11-config.schema.json"
-V1ALPHA1 = "v1alpha1.Config"
+from ..conftest import TALOS_VERSIONS, with_talos_version, WIREGUARD, make_config
+from .talos_schema import document_errors
 
 CONFIGS = {
     "default": default_config(),
@@ -45,42 +39,12 @@ CONFIGS = {
 }
 
 
-@lru_cache(maxsize=1)
-def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-def without_deletions(value: object) -> object:
-    """The document as Talos leaves it after its strategic-merge `$patch: delete`
-    directives ran: a key whose value is that directive is removed."""
-    if isinstance(value, dict):
-        return {k: without_deletions(v) for k, v in value.items() if v != {"$patch": "delete"}}
-    if isinstance(value, list):
-        return [without_deletions(item) for item in value]
-    return value
-
-
 def talos_v1_11_errors(document: dict) -> list[str]:
-    """Schema errors of one Talos document, checked against the definition of its kind
-    (v1alpha1.Config when it has none), so that messages name the bad field."""
-    definitions = schema()["$defs"]
-    if "kind" in document:
-        kinds = {
-            name: definition["properties"]["kind"]["enum"][0]
-            for name, definition in definitions.items()
-            if "kind" in definition.get("properties", {})
-        }
-        matching = [name for name, kind in kinds.items() if kind == document["kind"]]
-        if not matching:
-            return [f"kind {document['kind']!r} is not a Talos v1.11 document ({', '.join(sorted(kinds.values()))})"]
-        definition = matching[0]
-    else:
-        definition = V1ALPHA1
-    validator = jsonschema.Draft202012Validator({**schema(), "$ref": f"#/$defs/{definition}"})
-    return [
-        f"{'.'.join(str(part) for part in error.absolute_path) or '<top>'}: {error.message}"
-        for error in validator.iter_errors(without_deletions(document))
-    ]
+    return document_errors(document, "v1.11")
+
+
+def talos_errors(document: dict, minor: str) -> list[str]:
+    return document_errors(document, minor)
 
 
 def written_documents(stack_dir) -> dict[str, list[dict]]:
@@ -90,14 +54,16 @@ def written_documents(stack_dir) -> dict[str, list[dict]]:
     }
 
 
+@pytest.mark.parametrize("version", TALOS_VERSIONS)
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_every_written_talos_document_is_valid_for_v1_11(name, synth):
-    stack_dir, _ = synth(CONFIGS[name])
+def test_every_written_talos_document_is_valid_for_its_minor(name, version, synth):
+    config = with_talos_version(CONFIGS[name], version)
+    stack_dir, _ = synth(config)
     documents = written_documents(stack_dir)
     assert documents, "the stack wrote no Talos documents"
     for path, docs in documents.items():
         for document in docs:
-            assert talos_v1_11_errors(document) == [], path
+            assert talos_errors(document, config.talos_minor) == [], path
 
 
 def test_the_schema_check_catches_bad_documents():
@@ -126,7 +92,7 @@ def test_cozystack_patch_for_every_node():
         if not config.cozystack.enabled:
             continue
         cozystack = config.cozystack
-        patch = yaml.safe_load(cozystack_patches(config)[COZYSTACK_PATCH])
+        patch = yaml.safe_load(cozystack_patches(config, config.talos_minor)[COZYSTACK_PATCH])
         machine, cluster = patch["machine"], patch["cluster"]
         assert machine["kubelet"]["nodeIP"] == {"validSubnets": [str(config.network.subnet_cidr)]}
         assert machine["kubelet"]["extraConfig"] == {"maxPods": 512}
@@ -162,7 +128,7 @@ def test_cozystack_patch_for_control_planes():
     for config in CONFIGS.values():
         if not config.cozystack.enabled:
             continue
-        patch = yaml.safe_load(cozystack_patches(config)[COZYSTACK_CONTROLPLANE_PATCH])
+        patch = yaml.safe_load(cozystack_patches(config, config.talos_minor)[COZYSTACK_CONTROLPLANE_PATCH])
         assert patch["machine"] == {
             "nodeLabels": {"node.kubernetes.io/exclude-from-external-load-balancers": {"$patch": "delete"}}
         }
@@ -176,7 +142,7 @@ def test_cozystack_patch_for_control_planes():
 
 def test_own_ranges_reach_the_patches():
     config = CONFIGS["workers-and-own-ranges"]
-    text = "".join(cozystack_patches(config).values())
+    text = "".join(cozystack_patches(config, config.talos_minor).values())
     for value in ("172.20.8.0/22", "lab.internal", "10.32.0.0/16", "10.33.0.0/20"):
         assert value in text
     assert "10.10.0.0" not in text and "cozy.local" not in text
@@ -192,4 +158,4 @@ def test_patches_per_node_in_order():
     assert patches_for(config, worker) == ("talos/worker-1.yaml", COZYSTACK_PATCH)
     off = CONFIGS["cozystack-off"]
     assert patches_for(off, off.nodes[0]) == ("talos/talos-gateway-1.yaml",)
-    assert cozystack_patches(off) == {}
+    assert cozystack_patches(off, off.talos_minor) == {}

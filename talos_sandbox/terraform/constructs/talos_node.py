@@ -12,7 +12,8 @@ the instance (`user_data_replace_on_change`); a newer AMI does not (`ignore_chan
 not relaunched. Switching the install method replaces the node through the stack's
 `terraform_data` holding the method (`replace_triggered_by`): the AMI change is ignored,
 and dropping user-data does not trip `user_data_replace_on_change` (planned in place,
-measured on moto).
+measured on moto). The node's Talos machine-config patch is a document, not a resource:
+documents/talos_node_patch.py renders it and the stack writes it beside itself.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from .. import bindings as tf
 from ...documents.render import render
 from .naming import name_tag
 
-# EC2's time source, link-local on every Nitro instance.
-AMAZON_TIME_SYNC = "169.254.169.123"
 INTERFACE_NAME = "eth0"  # with net.ifnames=0 on the kernel command line
 # The installer unit tries again this often until the bastion's NAT is up, however long.
 INSTALL_RETRY_SECONDS = 20
@@ -68,8 +67,6 @@ class TalosNodeProps:
     """Bare Terraform addresses whose change replaces the node: the install method's holder."""
     depends_on: tuple[tf.ITerraformDependable, ...]
     """What must exist before first boot: the IPv4 route through the bastion."""
-    registry_mirrors: dict[str, str]
-    """Registry -> the bastion's cache endpoint (http://ip:port) that Talos pulls it through."""
 
 
 def kernel_cmdline(props: TalosNodeProps) -> str:
@@ -100,24 +97,8 @@ def user_data(props: TalosNodeProps) -> str:
     )
 
 
-def machine_patch(props: TalosNodeProps) -> str:
-    return render(
-        "talos-machine-patch.yaml.j2",
-        hostname=props.hostname,
-        address=f"{props.private_ip}/{props.subnet_cidr.prefixlen}",
-        router=props.router_ip,
-        dns=props.dns_ip,
-        time_server=AMAZON_TIME_SYNC,
-        disk=props.install_disk,
-        image=props.image,
-        registry_mirrors=props.registry_mirrors,
-    )
-
-
 class TalosNode(Construct):
     instance: tf.Instance
-    machine_patch: str
-    """The node's Talos machine-config patch (YAML), written next to the stack."""
 
     def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
         super().__init__(scope, construct_id)
@@ -155,4 +136,3 @@ class TalosNode(Construct):
             depends_on=list(props.depends_on),
             tags=tags,
         )
-        self.machine_patch = machine_patch(props)

@@ -1,13 +1,11 @@
-"""TalosNode: instances, user-data, kernel command line and machine patch, per node."""
+"""TalosNode: instances, user-data and kernel command line, per node (its Talos patch:
+tests/documents/test_talos_node_patch.py)."""
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import shlex
 
 import pytest
-import yaml
 
 from talos_sandbox.config import default_config
 
@@ -176,29 +174,6 @@ def test_user_data_under_16_kib_and_free_of_interpolation(synthesized):
         assert "${" not in instance["user_data"] and "%{" not in instance["user_data"]
 
 
-def test_machine_patch_per_node(synthesized):
-    config, stack_dir, _ = synthesized
-    patches = {path.name for path in (stack_dir / "talos").iterdir()}
-    assert patches >= {f"{node.name}.yaml" for node in config.nodes}  # CozyStack's: tests/documents/test_talos_patches.py
-    for node in config.nodes:
-        patch = yaml.safe_load((stack_dir / "talos" / f"{node.name}.yaml").read_text())
-        machine = patch["machine"]
-        assert set(patch) == {"machine"}
-        network = machine["network"]
-        assert network["hostname"] == node.name
-        assert network["nameservers"] == [str(config.network.dns_ip)]
-        [interface] = network["interfaces"]
-        assert interface["deviceSelector"] == {"physical": True}
-        assert interface["dhcp"] is False
-        [address] = interface["addresses"]
-        assert ipaddress.IPv4Interface(address) == ipaddress.IPv4Interface(
-            f"{node.private_ip}/{config.network.subnet_cidr.prefixlen}"
-        )
-        assert interface["routes"] == [{"network": "0.0.0.0/0", "gateway": str(config.network.router_ip)}]
-        assert machine["time"] == {"servers": ["169.254.169.123"]}
-        assert machine["install"] == {"disk": "/dev/nvme0n1", "image": config.node_image(node)}
-
-
 AMI_LOOKUP = make_config(talos={"install_method": "talos-ami"})
 AMI_EXPLICIT = make_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"})
 
@@ -239,31 +214,3 @@ def test_boot_to_talos_nodes_boot_amazon_linux(default_stack):
     assert {i["ami"] for i in resources_of(default_stack, "aws_instance").values()} == {
         f"${{data.aws_ssm_parameter.{name}.insecure_value}}"
     }
-
-
-def test_machine_patch_is_the_same_for_both_methods(synth):
-    ami_dir, _ = synth(AMI_LOOKUP)
-    boot_dir, _ = synth(default_config())
-    for node in default_config().nodes:
-        patch = f"talos/{node.name}.yaml"
-        assert (ami_dir / patch).read_text() == (boot_dir / patch).read_text()
-
-
-def test_machine_patch_mirrors_every_cached_registry_to_the_bastion(synthesized):
-    config, stack_dir, _ = synthesized
-    caches = config.bastion.registry_caches
-    for node in config.nodes:
-        machine = yaml.safe_load((stack_dir / "talos" / f"{node.name}.yaml").read_text())["machine"]
-        mirrors = machine["registries"]["mirrors"]
-        assert set(machine["registries"]) == {"mirrors"}, "no config/tls section: the endpoints are plain http"
-        assert mirrors == {
-            registry: {"endpoints": [f"http://{config.bastion.private_ip}:{upstream.port}"], "skipFallback": False}
-            for registry, upstream in caches.upstreams.items()
-        }
-    assert mirrors["docker.io"]["endpoints"] == [f"http://{config.bastion.private_ip}:5050"]
-
-
-def test_machine_patch_has_no_mirrors_without_caches(synth):
-    stack_dir, _ = synth(make_config(bastion={"registry_caches": {"enabled": False}}))
-    for patch in (stack_dir / "talos").iterdir():
-        assert "registries" not in yaml.safe_load(patch.read_text())["machine"]
