@@ -1,4 +1,4 @@
-"""talos-sandbox: a CDKTF generator for a Talos Linux sandbox on arm64 EC2.
+"""talos-sandbox: a CDKTF generator for a Talos Linux sandbox on EC2 (arm64 or amd64).
 
 The layers, in the order data flows (each imports only those before it):
   facts/      embedded facts: limits, prices, instance types, releases, AMIs

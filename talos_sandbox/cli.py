@@ -143,7 +143,7 @@ def _add_format_option(parser: argparse.ArgumentParser, **formats: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m talos_sandbox",
-        description="Synthesize Terraform JSON for a Talos Linux sandbox on arm64 EC2.",
+        description="Synthesize Terraform JSON for a Talos Linux sandbox on EC2 (arm64 or amd64).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
