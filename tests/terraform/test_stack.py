@@ -59,3 +59,24 @@ def test_loadbalancer_addresses_go_on_the_gateway_node_only(synth):
 def test_metallb_l2_mode_assigns_nothing(synth):
     _, stack = synth(make_config(loadbalancer={"mode": "metallb-l2", "addresses": ["10.10.0.200"]}))
     assert all("secondary_private_ips" not in i for i in resources_of(stack, "aws_instance").values())
+
+
+def test_each_architecture_gets_its_own_amazon_linux_and_boot_to_talos(synth):
+    """The bastion stays arm64; the nodes' Amazon Linux and boot-to-talos follow their types."""
+    for arch, node_type, ec2_arch in (("arm64", "t4g.medium", "arm64"), ("amd64", "m8i.2xlarge", "x86_64")):
+        _, stack = synth(make_config(node_defaults={"instance_type": node_type}))
+        parameters = {name: body["name"] for name, body in stack["data"]["aws_ssm_parameter"].items()}
+        assert parameters[f"al2023-{arch}"] == f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{ec2_arch}"
+        assert parameters["al2023-arm64"].endswith("-arm64")
+        for body in resources_of(stack, "aws_instance").values():
+            assert body["ami"] == f"${{data.aws_ssm_parameter.al2023-{arch}.insecure_value}}"
+            assert f"readonly ASSET=boot-to-talos-linux-{arch}.tar.gz" in body["user_data"]
+        [template] = resources_of(stack, "aws_launch_template").values()
+        assert template["image_id"] == "${data.aws_ssm_parameter.al2023-arm64.insecure_value}"
+
+
+def test_the_official_talos_ami_of_the_nodes_architecture(synth):
+    _, stack = synth(make_config(node_defaults={"instance_type": "m8i.2xlarge"}, talos={"install_method": "talos-ami"}))
+    [(name, ami)] = stack["data"]["aws_ami"].items()
+    filters = {f["name"]: f["values"] for f in ami["filter"]}
+    assert name == "talos-amd64" and filters == {"name": ["talos-v1.13.0-eu-west-1-amd64"], "architecture": ["x86_64"]}
