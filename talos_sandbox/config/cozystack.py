@@ -60,12 +60,19 @@ class CozystackConfig(ConfigModel):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if release_tag(value, example=DEFAULT_COZYSTACK) < OLDEST_COZYSTACK:
+        tag = release_tag(value, example=DEFAULT_COZYSTACK)
+        if tag < OLDEST_COZYSTACK:
             raise PydanticCustomError(
                 "version",
                 "{value} is older than v0.38.0, the first CozyStack release on Talos v1.11 (the oldest Talos "
                 "talos-sandbox writes configs for)",
                 {"value": value},
+            )
+        if tag[0] not in BUNDLES:
+            raise PydanticCustomError(
+                "version",
+                "{value}: talos-sandbox knows how to install CozyStack {majors} only",
+                {"value": value, "majors": " and ".join(f"v{major}.x" for major in sorted(BUNDLES))},
             )
         return value
 

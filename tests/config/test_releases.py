@@ -64,3 +64,10 @@ def test_an_unknown_release_falls_back_to_the_images_tag():
     assert "writes machine configs for Talos v1.11, v1.12, v1.13 only" in rejected(
         cozystack={"version": "v1.4.0"}, talos={"images": {k: "ghcr.io/a/t:v1.10.3" for k in tagged}}
     )
+
+
+@pytest.mark.parametrize("bundle", [{}, {"bundle_name": "isp-full"}])
+def test_a_cozystack_major_without_bundles_is_a_clean_error(bundle):
+    images = {"gateway": "ghcr.io/x/talos:v1.13.5", "compute": "ghcr.io/x/talos:v1.13.5"}
+    message = rejected(cozystack={"version": "v2.0.0", **bundle}, talos={"images": images})
+    assert "cozystack.version" in message and "v2.0.0" in message
