@@ -152,15 +152,18 @@ def _reach_bastion(config: SandboxConfig) -> Step:
     return Step("reach-bastion", "Reach the bastion", notes=tuple(notes), commands=tuple(commands))
 
 
-def _copy_files(config: SandboxConfig, stack_dir: str) -> Step:
+def _copy_files(config: SandboxConfig) -> Step:
     """The stack's Talos and CozyStack files onto the bastion, as one script of base64 text:
-    it goes through SSH, or is pasted into a Session Manager shell (which copies no files)."""
+    it goes through SSH, or is pasted into a Session Manager shell (which copies no files).
+    Runs in the stack folder, like every operator step after `deploy`'s `cd`; the archive
+    is made first, so a missing folder stops the step instead of writing an empty bundle."""
     folders = " ".join(_copied_folders(config))
-    bundle = f"{config.name}-files.sh"
+    archive, bundle = f"{config.name}-files.tar.gz", f"{config.name}-files.sh"
     commands = [
         Command(
-            f"( echo \"mkdir -p ~/{config.name} && base64 -d <<'FILES' | tar -C ~/{config.name} -xzf -\"; "
-            f"tar -C {stack_dir} -czf - {folders} | base64; echo FILES ) > {bundle}"
+            f"tar -czf {archive} {folders} && "
+            f"{{ echo \"mkdir -p ~/{config.name} && base64 -d <<'FILES' | tar -C ~/{config.name} -xzf -\"; "
+            f"base64 < {archive}; echo FILES; }} > {bundle}"
         )
     ]
     notes = [f"Then paste the contents of {bundle} into the bastion's shell; the files land in ~/{config.name}."]
@@ -397,7 +400,7 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     if config.talos.install_method == "boot-to-talos":
         steps.append(_node_consoles(config))
     steps += [
-        _copy_files(config, stack_dir),
+        _copy_files(config),
         _reach_bastion(config),
         _tools(config),
         _watch_nodes(config),

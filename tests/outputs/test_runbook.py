@@ -4,6 +4,7 @@ every file it reads is one the stack writes or an earlier command makes."""
 from __future__ import annotations
 
 import shlex
+import subprocess
 
 import pytest
 
@@ -281,8 +282,36 @@ def test_tools_are_pinned_to_the_nodes_talos_and_verified_twice():
 
 def test_copy_files_bundles_the_stacks_folders():
     commands = [c.run for c in step(runbook(default_config(), "out"), "copy-files").commands]
-    assert "tar -C out -czf - talos cozystack | base64" in commands[0]
+    assert commands[0].startswith("tar -czf cozy-demo-files.tar.gz talos cozystack && ")
     with_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
     assert step(runbook(with_ssh, "out"), "copy-files").commands[-1].run == (
         "ssh ec2-user@$(terraform output -raw bastion_ipv6) bash < cozy-demo-files.sh"
     )
+
+
+def test_copy_files_runs_in_the_stack_folder_and_unpacks_on_the_bastion(tmp_path):
+    """Run as written: `deploy` cds into the stack folder, then the bundle is made there
+    and, run by a shell on the bastion, unpacks the stack's folders into ~/<name>."""
+
+    stack_dir = "cdktf.out/stacks/cozy-demo"
+    for path in ("talos/talos-gateway-1.yaml", "cozystack/values.yaml"):
+        (tmp_path / stack_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / stack_dir / path).write_text(f"# {path}\n")
+    book = runbook(default_config(), stack_dir)
+    [cd, _apply] = [c.run for c in step(book, "deploy").commands]
+    make_bundle = step(book, "copy-files").commands[0].run
+    subprocess.run(["bash", "-ec", f"{cd} && {make_bundle}"], cwd=tmp_path, check=True)
+    home = tmp_path / "bastion-home"
+    home.mkdir()
+    bundle = tmp_path / stack_dir / "cozy-demo-files.sh"
+    subprocess.run(["bash"], stdin=bundle.open(), env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, check=True)
+    assert (home / "cozy-demo/talos/talos-gateway-1.yaml").read_text() == "# talos/talos-gateway-1.yaml\n"
+    assert (home / "cozy-demo/cozystack/values.yaml").exists()
+
+
+def test_copy_files_stops_when_a_folder_is_missing(tmp_path):
+
+    make_bundle = step(runbook(default_config(), "."), "copy-files").commands[0].run
+    (tmp_path / "talos").mkdir()  # no cozystack/
+    result = subprocess.run(["bash", "-c", make_bundle], cwd=tmp_path, capture_output=True)
+    assert result.returncode != 0 and not (tmp_path / "cozy-demo-files.sh").exists()
