@@ -378,9 +378,13 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
     ]
     commands: tuple[Command, ...] = ()
     if config.cozystack.enabled:
+        file, key = (
+            (cozystack.CONFIGMAP_FILE, "expose-external-ips") if config.cozystack.major == 0
+            else (cozystack.PACKAGE_FILE, "publishing.externalIPs")
+        )  # fmt: skip
         notes.append(
-            f"or to CozyStack directly: {cozystack.CONFIGMAP_FILE} publishes the root tenant's ingress on them "
-            "(expose-external-ips); the commands turn the ingress on and show it."
+            f"or to CozyStack directly: {file} publishes the root tenant's ingress on them "
+            f"({key}); the commands turn the ingress on and show it."
         )
         commands = (
             Command(
@@ -390,7 +394,10 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
             Command("kubectl get svc -n tenant-root root-ingress-controller"),
         )
     else:
-        notes.append("or to CozyStack directly: publishing.externalIPs in the cozystack ConfigMap.")
+        notes.append(
+            "or to CozyStack, once installed: its platform Package's publishing.externalIPs (v1) or its "
+            "ConfigMap's expose-external-ips (v0)."
+        )
     return Step("service-addresses", f"Service addresses ({addresses})", notes=tuple(notes), commands=commands, where=BASTION)
 
 

@@ -310,8 +310,21 @@ def test_copy_files_runs_in_the_stack_folder_and_unpacks_on_the_bastion(tmp_path
 
 
 def test_copy_files_stops_when_a_folder_is_missing(tmp_path):
-
     make_bundle = step(runbook(default_config(), "."), "copy-files").commands[0].run
     (tmp_path / "talos").mkdir()  # no cozystack/
     result = subprocess.run(["bash", "-c", make_bundle], cwd=tmp_path, capture_output=True)
     assert result.returncode != 0 and not (tmp_path / "cozy-demo-files.sh").exists()
+
+
+@pytest.mark.parametrize(("cozystack", "named"), [
+    ({}, "cozystack/platform-package.yaml publishes the root tenant's ingress on them (publishing.externalIPs)"),
+    ({"version": "v0.41.11"}, "cozystack/configmap.yaml publishes the root tenant's ingress on them (expose-external-ips)"),
+])  # fmt: skip
+def test_service_addresses_name_the_file_this_release_writes(cozystack, named):
+    config = make_config(
+        node_defaults={"instance_type": "m8i.2xlarge"},
+        cozystack=cozystack,
+        loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.50"]},
+    )
+    notes = " ".join(step(runbook(config, "out"), "service-addresses").notes)
+    assert named in notes
