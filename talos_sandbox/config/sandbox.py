@@ -233,10 +233,11 @@ class SandboxConfig(ConfigModel):
 
     @property
     def talos_version(self) -> str:
-        """The Talos release the nodes run: talos.version, else the tag both configured images
-        share, else the release CozyStack's build carries."""
+        """The Talos release the nodes run: talos.version, else the tag the configured images
+        of the nodes' roles share, else the release CozyStack's build carries."""
         build = self.cozystack_build
-        return self.talos.version or self.talos.images_version or (build.talos if build else "")
+        roles = {node.role for node in self.nodes}
+        return self.talos.version or self.talos.images_version(roles) or (build.talos if build else "")
 
     @property
     def talos_release(self) -> TalosRelease | None:

@@ -118,12 +118,13 @@ class TalosConfig(ConfigModel):
             raise field_error("talos.ami_id", "only used with talos.install_method talos-ami")
         return self
 
-    @property
-    def images_version(self) -> str | None:
-        """The release tag both configured role images carry, if both are set and carry the same one."""
-        if self.images.gateway is None or self.images.compute is None:
+    def images_version(self, roles: set[str]) -> str | None:
+        """The release tag the configured images of these node roles carry, if each of
+        them is set and they carry the same one (a role no node has does not count)."""
+        images = [getattr(self.images, role) for role in sorted(roles)]
+        if not images or any(image is None for image in images):
             return None
-        tags = {image_tag(self.images.gateway), image_tag(self.images.compute)}
+        tags = {image_tag(image) for image in images}
         return tags.pop() if len(tags) == 1 else None
 
 

@@ -71,3 +71,14 @@ def test_a_cozystack_major_without_bundles_is_a_clean_error(bundle):
     images = {"gateway": "ghcr.io/x/talos:v1.13.5", "compute": "ghcr.io/x/talos:v1.13.5"}
     message = rejected(cozystack={"version": "v2.0.0", **bundle}, talos={"images": images})
     assert "cozystack.version" in message and "v2.0.0" in message
+
+
+def test_the_images_of_the_roles_the_nodes_have_give_the_release():
+    """Only gateway nodes, only the gateway image set: its tag is the release, not the
+    matrix's (v1.13.5 on arm64), which would write v1.13 documents for a v1.12 node."""
+    only_gateway = parse_config({
+        "nodes": [{"name": "n1", "private_ip": "10.10.0.10", "role": "gateway"}],
+        "talos": {"images": {"gateway": "ghcr.io/x/talos:v1.12.7"}},
+    })  # fmt: skip
+    assert only_gateway.talos_version == "v1.12.7"
+    assert only_gateway.talos_release.talosctl.version == "v1.12.5"
