@@ -161,6 +161,14 @@ def test_an_unknown_cozystack_release_is_named():
     assert findings[0].field == "cozystack.version" and "not in the release matrix" in findings[0].problem
 
 
+def test_release_lint_names_an_image_tagged_with_another_talos_release():
+    """boot-to-talos installs the image's Talos, but documents and talosctl follow talos.version."""
+    images = {"gateway": "ghcr.io/a/talos:v1.13.5", "compute": "ghcr.io/a/talos:v1.13.5"}
+    problems = [f.problem for f in fired(make_config(talos={"version": "v1.12.7", "images": images}), "TSL013")]
+    assert "Talos v1.12.7 (documents, talosctl), but talos.images.gateway is tagged v1.13.5" in problems
+    assert not [p for p in (f.problem for f in fired(make_config(talos={"images": images}), "TSL013")) if "tagged" in p]
+
+
 def test_registry_caches_lint_is_quiet_when_they_are_off_or_have_an_elastic_ip():
     assert fired(make_config(bastion={"registry_caches": {"enabled": False}}), "TSL012") == []
     assert fired(make_config(**PUBLIC_IPV4), "TSL012") == []

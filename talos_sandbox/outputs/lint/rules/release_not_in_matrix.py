@@ -1,4 +1,4 @@
-from ....config import SandboxConfig
+from ....config import SandboxConfig, image_tag
 from ....facts.releases import COZYSTACK_RELEASES, TALOS_RELEASES
 from .. import Rule
 
@@ -14,6 +14,13 @@ def check(config: SandboxConfig):
             f"Talos {config.talos_version}, but CozyStack {config.cozystack.version}'s {config.architecture} "
             f"build carries {build.talos}"
         )
+    if config.talos.install_method == "boot-to-talos":  # talos-ami: TSL011 says it for the upgrade
+        for role, image in config.role_images.items():
+            tag = image_tag(image)
+            if tag is not None and tag != config.talos_version:
+                yield "talos.version", (
+                    f"Talos {config.talos_version} (documents, talosctl), but talos.images.{role} is tagged {tag}"
+                )
     if config.talos_release is None:
         yield "talos.version", (
             f"Talos {config.talos_version} is not in the release matrix (known: {', '.join(TALOS_RELEASES)}): "
