@@ -134,13 +134,7 @@ def _reach_bastion(config: SandboxConfig) -> Step:
             "EC2 Instance Connect: `send-ssh-public-key` pushes your key for 60 seconds through the AWS API, "
             "the `ssh` after it uses that minute."
         )
-        commands.append(
-            Command(
-                f"aws ec2-instance-connect send-ssh-public-key --region {region} --instance-id \"$BASTION\" \\\n"
-                "  --instance-os-user ec2-user --ssh-public-key file://$HOME/.ssh/id_ed25519.pub \\\n"
-                "  && ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)"
-            )
-        )
+        commands.append(Command(_instance_connect(config, "ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)")))
     else:
         notes.append("SSH and EC2 Instance Connect need bastion.ssh_ipv6_cidrs (empty: only Session Manager).")
     notes.append(
@@ -150,6 +144,15 @@ def _reach_bastion(config: SandboxConfig) -> Step:
     commands.append(Command(f"aws ssm start-session --region {region} --target \"$BASTION\""))
     notes.append("The nodes' Talos API (50000) and Kubernetes API (6443) accept the bastion.")
     return Step("reach-bastion", "Reach the bastion", notes=tuple(notes), commands=tuple(commands))
+
+
+def _instance_connect(config: SandboxConfig, ssh: str) -> str:
+    """`ssh` within the minute an EC2 Instance Connect key push allows ($BASTION: reach-bastion)."""
+    return (
+        f"aws ec2-instance-connect send-ssh-public-key --region {config.region} --instance-id \"$BASTION\" \\\n"
+        "  --instance-os-user ec2-user --ssh-public-key file://$HOME/.ssh/id_ed25519.pub \\\n"
+        f"  && {ssh}"
+    )
 
 
 def _copy_files(config: SandboxConfig) -> Step:
@@ -169,7 +172,9 @@ def _copy_files(config: SandboxConfig) -> Step:
     notes = [f"Then paste the contents of {bundle} into the bastion's shell; the files land in ~/{config.name}."]
     if config.bastion.ssh_ipv6_cidrs:
         notes = [f"Over SSH the second command runs it there; with Session Manager, paste {bundle}'s contents instead."]
-        commands.append(Command(f"ssh ec2-user@$(terraform output -raw bastion_ipv6) bash < {bundle}"))
+        ssh = f"ssh -6 ec2-user@$(terraform output -raw bastion_ipv6) bash < {bundle}"
+        # Without a key of bastion.ssh_public_keys, only an Instance Connect push lets ssh in.
+        commands.append(Command(ssh if config.bastion.ssh_public_keys else _instance_connect(config, ssh)))
     return Step("copy-files", f"Copy {folders} to the bastion", notes=tuple(notes), commands=tuple(commands))
 
 
@@ -407,8 +412,8 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     if config.talos.install_method == "boot-to-talos":
         steps.append(_node_consoles(config))
     steps += [
-        _copy_files(config),
         _reach_bastion(config),
+        _copy_files(config),
         _tools(config),
         _watch_nodes(config),
         _configure_talos(config),

@@ -14,6 +14,8 @@ from talos_sandbox.outputs.runbook import Command, apply_config_command, next_st
 
 from ..conftest import PUBLIC_IPV4, WIREGUARD, make_config
 
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb me@laptop"
+
 WORKERS = [
     {"name": "w1", "private_ip": "10.10.0.20", "machine_type": "worker"},
     {"name": "cp1", "private_ip": "10.10.0.21", "role": "gateway"},
@@ -59,7 +61,7 @@ def test_workers_and_endpoint():
 
 def test_steps_in_order_with_stable_ids():
     ids = {name: [s.id for s in runbook(config, "out").steps] for name, config in CONFIGS.items()}
-    base = ["deploy", "ipv4-egress", "node-consoles", "copy-files", "reach-bastion", "tools", "watch-nodes",
+    base = ["deploy", "ipv4-egress", "node-consoles", "reach-bastion", "copy-files", "tools", "watch-nodes",
             "configure-talos", "bootstrap"]
     cozystack = ["install-cozystack", "cozystack-health"]
     # Every config here keeps a loadbalancer.mode with a step (the default metallb-l2's is a warning).
@@ -284,9 +286,22 @@ def test_copy_files_bundles_the_stacks_folders():
     commands = [c.run for c in step(runbook(default_config(), "out"), "copy-files").commands]
     assert commands[0].startswith("tar -czf cozy-demo-files.tar.gz talos cozystack && ")
     with_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
-    assert step(runbook(with_ssh, "out"), "copy-files").commands[-1].run == (
-        "ssh ec2-user@$(terraform output -raw bastion_ipv6) bash < cozy-demo-files.sh"
+    with_key = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [SSH_KEY]})
+    assert step(runbook(with_key, "out"), "copy-files").commands[-1].run == (
+        "ssh -6 ec2-user@$(terraform output -raw bastion_ipv6) bash < cozy-demo-files.sh"
     )
+
+
+def test_copy_files_over_instance_connect_pushes_a_key_first():
+    """No key in bastion.ssh_public_keys: ssh gets in only within a minute of a key push,
+    for the $BASTION that reach-bastion (the step before) sets."""
+    with_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
+    book = runbook(with_ssh, "out")
+    ids = [s.id for s in book.steps]
+    assert ids.index("reach-bastion") < ids.index("copy-files")
+    copy = step(book, "copy-files").commands[-1].run
+    assert copy.startswith("aws ec2-instance-connect send-ssh-public-key") and "--instance-id \"$BASTION\"" in copy
+    assert copy.endswith("&& ssh -6 ec2-user@$(terraform output -raw bastion_ipv6) bash < cozy-demo-files.sh")
 
 
 def test_copy_files_runs_in_the_stack_folder_and_unpacks_on_the_bastion(tmp_path):
