@@ -172,3 +172,9 @@ def test_release_lint_names_an_image_tagged_with_another_talos_release():
 def test_registry_caches_lint_is_quiet_when_they_are_off_or_have_an_elastic_ip():
     assert fired(make_config(bastion={"registry_caches": {"enabled": False}}), "TSL012") == []
     assert fired(make_config(**PUBLIC_IPV4), "TSL012") == []
+
+
+def test_unproven_build_lint_stays_while_one_role_keeps_the_builds_image():
+    assert fired(make_config(talos={"images": {"compute": "ghcr.io/a/talos" + DIGEST}}), "TSL015")
+    images = {"gateway": "ghcr.io/a/talos" + DIGEST, "compute": "ghcr.io/a/talos" + DIGEST}
+    assert fired(make_config(talos={"images": images}), "TSL015") == []

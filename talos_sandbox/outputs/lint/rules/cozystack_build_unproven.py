@@ -4,7 +4,9 @@ from .. import Rule
 
 def check(config: SandboxConfig):
     build = config.cozystack_build
-    if build is not None and build.caveat and not any(getattr(config.talos.images, r) for r in ("gateway", "compute")):
+    # Any node left on the build's image (an explicit image for one role leaves the other's).
+    defaults = build is not None and any(image == build.images[role] for role, image in config.role_images.items())
+    if defaults and build.caveat:
         yield "cozystack.version", f"{config.architecture} images of CozyStack {config.cozystack.version}: {build.caveat}"
 
 
