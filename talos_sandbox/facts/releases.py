@@ -97,11 +97,11 @@ TALOS_RELEASES: dict[str, TalosRelease] = {
                     "420e6110e3ba7ee5a3927b5af868d18df17aae36b720529ffa4e9e945aa95450"),
         ),
         TalosRelease(
-            "v1.12.7", "1.35.2",
+            "v1.12.7", "1.35.4",
             talosctl("v1.12.5", "3fbd456ec98f96dca42de0528220898177077bf023e3ae9432fb90a2dbe8cf66",
                      "108b1745ddb98838b15537e6f7951d25cfaafbda62c5740d38273ddb1aea0fb1"),
-            kubectl("v1.35.2", "924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277",
-                    "cd859449f54ad2cb05b491c490c13bb836cdd0886ae013c0aed3dd67ff747467"),
+            kubectl("v1.35.4", "b529430df69a688fd61b64ad2299edb5fd71cb58be2a4779dba624c7d3510efd",
+                    "6a5a4cc4e396d7626a7a693a3044b51c75520f81db30fe6816c2554e53be336f"),
         ),
         TalosRelease(
             "v1.13.0", "1.36.0",

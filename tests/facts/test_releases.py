@@ -44,3 +44,14 @@ def test_cozystack_builds_name_known_talos_and_pinned_parts(release):
 
 def test_helm_is_pinned():
     assert all(SHA256.fullmatch(s) for s in HELM.sha256.values())
+
+
+# DefaultKubernetesVersion in siderolabs/talos pkg/machinery/constants/constants.go at each tag.
+TALOS_DEFAULT_KUBERNETES = {"v1.11.6": "1.34.1", "v1.12.7": "1.35.4", "v1.13.0": "1.36.0", "v1.13.5": "1.36.2",
+                            "v1.13.6": "1.36.2"}  # fmt: skip
+
+
+@pytest.mark.parametrize("release", TALOS_RELEASES.values(), ids=lambda r: r.version)
+def test_talos_release_runs_its_tags_kubernetes_and_pins_that_kubectl(release):
+    assert release.kubernetes == TALOS_DEFAULT_KUBERNETES[release.version]
+    assert release.kubectl.version == f"v{release.kubernetes}"
