@@ -82,7 +82,7 @@ class SandboxConfig(ConfigModel):
                 raise field_error(
                     f"talos.images.{role}",
                     f"required: the release matrix has no {arch} build of CozyStack {version} "
-                    f"(builds: {builds}); set the image, or pick a cozystack.version with a {arch} build",
+                    f"(builds: {builds}); set the image, or pick a cozystack.version with an {arch} build",
                 )
         if not self.talos_version:
             raise field_error(

@@ -51,6 +51,7 @@ def test_a_mix_of_architectures_is_refused_with_the_nodes_named():
 def test_no_build_for_the_architecture_needs_images():
     message = rejected(cozystack={"version": "v1.6.2"})
     assert "talos.images.compute: required: the release matrix has no arm64 build of CozyStack v1.6.2" in message
+    assert message.rstrip().endswith("pick a cozystack.version with an arm64 build")
     images = {"gateway": "ghcr.io/a/talos@sha256:" + "a" * 64, "compute": "ghcr.io/a/talos@sha256:" + "a" * 64}
     assert "talos.version: required" in rejected(cozystack={"version": "v1.6.2"}, talos={"images": images})
     chosen = config(cozystack={"version": "v1.6.2"}, talos={"images": images, "version": "v1.13.6"})
