@@ -147,6 +147,12 @@ class SandboxConfig(ConfigModel):
                         f"{size} GB is smaller than the official Talos AMI's {TALOS_AMI_SNAPSHOT_GB} GiB root "
                         "snapshot (install_method talos-ami); EC2 cannot launch it on less",
                     )
+        if not any(node.machine_type == "controlplane" for node in self.nodes):
+            raise field_error(
+                "nodes",
+                "no node has machine_type controlplane: the cluster needs one to bootstrap etcd and serve "
+                "the Kubernetes API (machine_type defaults to controlplane)",
+            )
         names: dict[str, int] = {}
         for index, node in enumerate(self.nodes):
             if node.name in names:
@@ -175,7 +181,7 @@ class SandboxConfig(ConfigModel):
     @property
     def first_control_plane(self) -> NodeConfig:
         """Where the runbook bootstraps etcd and points the Kubernetes API endpoint."""
-        return next((node for node in self.nodes if node.machine_type == "controlplane"), self.nodes[0])
+        return next(node for node in self.nodes if node.machine_type == "controlplane")
 
     @property
     def control_plane_endpoint(self) -> str:

@@ -431,3 +431,9 @@ def test_rejects_bad_registry_caches(fields, expected):
 def test_rejects_a_cache_port_that_is_also_forwarded():
     message = rejected(with_nodes(NODE, bastion={"nat_tcp_ports": [443, 5052]}))
     assert "bastion.registry_caches.upstreams.quay.io.port: 5052 is also in bastion.nat_tcp_ports" in message
+
+
+def test_a_cluster_of_workers_only_is_refused():
+    """Nothing would bootstrap etcd or serve the API: the runbook's bootstrap and health would fail."""
+    with pytest.raises(SandboxError, match="nodes: no node has machine_type controlplane"):
+        parse_config({"nodes": [{"name": "w1", "private_ip": "10.10.0.10", "machine_type": "worker"}]})
