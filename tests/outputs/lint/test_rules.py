@@ -178,3 +178,8 @@ def test_unproven_build_lint_stays_while_one_role_keeps_the_builds_image():
     assert fired(make_config(talos={"images": {"compute": "ghcr.io/a/talos" + DIGEST}}), "TSL015")
     images = {"gateway": "ghcr.io/a/talos" + DIGEST, "compute": "ghcr.io/a/talos" + DIGEST}
     assert fired(make_config(talos={"images": images}), "TSL015") == []
+
+
+def test_unpinned_image_fix_fits_amd64_nodes_too():
+    [finding, *_] = fired(make_config(node_defaults={"instance_type": "m8i.2xlarge"}), "TSL003")
+    assert "arm64" not in finding.rule.fix and "nodes' architecture" in finding.rule.fix

@@ -11,9 +11,10 @@ def check(config: SandboxConfig):
 RULE = Rule(
     rule_id="TSL003",
     title="Talos image not pinned by digest",
-    reason="boot-to-talos pulls the image without a platform: a tag can move, and a multi-arch tag "
-    "resolves to the amd64 image, which does not boot on Graviton.",
+    reason="A tag can move, so the node may install another image than the one checked; and boot-to-talos "
+    "pulls without a platform, so on Graviton a multi-arch tag resolves to the amd64 image, which does not boot.",
     source="cozystack/boot-to-talos: README.md and its image pull (no platform)",
-    fix="Pin the arm64 image by digest: <image>@sha256:<digest of the arm64 manifest>.",
+    fix="Pin the image by digest: <image>@sha256:<digest of the manifest for the nodes' architecture> "
+    "(e.g. `crane digest --platform linux/<arch> <image>`).",
     check=check,
 )
