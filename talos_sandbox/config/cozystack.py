@@ -10,14 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..facts.limits import MAX_SERVICE_CIDR_PREFIX
-from ..facts.releases import DEFAULT_COZYSTACK
-
-# v0.38.0 is the first release on Talos v1.11 (cozystack/cozystack: packages/core/talos/
-# images/talos/profiles/installer.yaml at each tag).
-OLDEST_COZYSTACK = (0, 38, 0)
-# The bundles each major release knows, its default first (v0: cozystack/website
-# docs/v0 configmap reference; v1: cozystack/cozystack packages/core/platform/values.yaml).
-BUNDLES = {0: ("paas-full", "distro-full"), 1: ("isp-full", "isp-full-generic", "isp-hosted", "distro-full")}
+from ..facts.releases import COZYSTACK_BUNDLES, DEFAULT_COZYSTACK, OLDEST_COZYSTACK
 from .base import ConfigModel, field_error, release_tag
 
 _DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -68,20 +61,20 @@ class CozystackConfig(ConfigModel):
                 "talos-sandbox writes configs for)",
                 {"value": value},
             )
-        if tag[0] not in BUNDLES:
+        if tag[0] not in COZYSTACK_BUNDLES:
             raise PydanticCustomError(
                 "version",
                 "{value}: talos-sandbox knows how to install CozyStack {majors} only",
-                {"value": value, "majors": " and ".join(f"v{major}.x" for major in sorted(BUNDLES))},
+                {"value": value, "majors": " and ".join(f"v{major}.x" for major in sorted(COZYSTACK_BUNDLES))},
             )
         return value
 
     @model_validator(mode="after")
     def _bundle_of_major(self) -> CozystackConfig:
-        if self.bundle_name is not None and self.bundle_name not in BUNDLES[self.major]:
+        if self.bundle_name is not None and self.bundle_name not in COZYSTACK_BUNDLES[self.major]:
             raise field_error(
                 "cozystack.bundle_name",
-                f"{self.bundle_name} is not a bundle of CozyStack {self.major}.x: use {', '.join(BUNDLES[self.major])}",
+                f"{self.bundle_name} is not a bundle of CozyStack {self.major}.x: use {', '.join(COZYSTACK_BUNDLES[self.major])}",
             )
         return self
 
@@ -91,7 +84,7 @@ class CozystackConfig(ConfigModel):
 
     @property
     def bundle(self) -> str:
-        return self.bundle_name or BUNDLES[self.major][0]
+        return self.bundle_name or COZYSTACK_BUNDLES[self.major][0]
 
     @field_validator("cluster_domain", "root_host")
     @classmethod

@@ -17,6 +17,7 @@ from ..facts.releases import (
     CozystackBuild,
     CozystackRelease,
     TalosRelease,
+    talos_minor,
 )
 from ..facts.talos_amis import TALOS_AMI_SNAPSHOT_GB, official_talos_ami_name
 from . import aws_names
@@ -28,7 +29,7 @@ from .loadbalancer import LoadBalancerConfig
 from .network import NetworkConfig
 from .nodes import NodeConfig, NodeDefaults
 from .schedule import ScheduleConfig
-from .talos import TalosConfig, talos_minor
+from .talos import TalosConfig
 
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..facts.releases import SUPPORTED_TALOS_MINORS
+from ..facts.releases import SUPPORTED_TALOS_MINORS, talos_minor
 from .base import TALOS_RELEASE, ConfigModel, field_error, release_tag, sha256_digest
 
 
@@ -26,11 +26,6 @@ class TalosImages(ConfigModel):
         if value is not None and not re.fullmatch(r"[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+(:[A-Za-z0-9._\-]+)?(@sha256:[0-9a-f]{64})?", value):
             raise PydanticCustomError("image", "'{value}' is not an OCI image reference", {"value": value})
         return value
-
-
-def talos_minor(version: str) -> str:
-    """`v1.13` of `v1.13.5`."""
-    return ".".join(version.split(".")[:2])
 
 
 def image_tag(image: str) -> str | None:

@@ -41,3 +41,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         boot_to_talos_asset="boot-to-talos-linux-amd64.tar.gz",
     ),
 }
+
+# The bastion's architecture: config.bastion accepts Graviton types only, and its boot
+# scripts and the operator's tools on it are arm64 downloads.
+BASTION_ARCH = "arm64"

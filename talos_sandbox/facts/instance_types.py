@@ -35,7 +35,8 @@ X86_FAMILIES = frozenset(
 )  # fmt: skip
 NESTED_VIRTUALIZATION_FAMILIES = frozenset({"c8i", "c8i-flex", "m8i", "m8i-flex", "r8i", "r8i-flex"})
 
-_INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
+# Sizes like 2xlarge, metal or metal-24xl.
+_INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+(-[a-z0-9]+)?)$")
 
 
 def instance_family(instance_type: str) -> str | None:

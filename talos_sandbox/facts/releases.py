@@ -72,6 +72,11 @@ def helm(version: str, amd64: str, arm64: str) -> PinnedTool:
     return PinnedTool("helm", version, url, f"{url}.sha256sum", {"amd64": amd64, "arm64": arm64})
 
 
+def talos_minor(version: str) -> str:
+    """`v1.13` of `v1.13.5`."""
+    return ".".join(version.split(".")[:2])
+
+
 @dataclass(frozen=True)
 class TalosRelease:
     version: str
@@ -83,7 +88,7 @@ class TalosRelease:
 
     @property
     def minor(self) -> str:
-        return ".".join(self.version.split(".")[:2])
+        return talos_minor(self.version)
 
 
 TALOS_RELEASES: dict[str, TalosRelease] = {
@@ -223,3 +228,9 @@ COZYSTACK_RELEASES: dict[str, CozystackRelease] = {
     )
 }  # fmt: skip
 DEFAULT_COZYSTACK = "v1.5.1"
+# v0.38.0 is the first CozyStack on Talos v1.11, the oldest Talos this tool writes
+# configs for (installer.yaml at each tag).
+OLDEST_COZYSTACK = (0, 38, 0)
+# The bundles each major release knows, its default first (v0: cozystack/website
+# docs/v0 configmap reference; v1: cozystack/cozystack packages/core/platform/values.yaml).
+COZYSTACK_BUNDLES = {0: ("paas-full", "distro-full"), 1: ("isp-full", "isp-full-generic", "isp-hosted", "distro-full")}

@@ -17,10 +17,8 @@ from ..documents.render import render
 from ..documents.talos_commands import SECRETS_FILE, apply_config_command, talos_health_command, upgrade_command
 from ..documents.talos_patches import PATCH_DIR
 from ..documents.tool_downloads import INSTALL_DIR, verified_install
+from ..facts.architectures import BASTION_ARCH
 from ..facts.releases import COZY_INSTALLER_CHART, HELM
-
-# The bastion's architecture (config.bastion accepts Graviton types only).
-BASTION_ARCH = "arm64"
 
 TALOSCONFIG_FILE = "talosconfig"
 KUBECONFIG_FILE = "kubeconfig"

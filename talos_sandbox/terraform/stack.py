@@ -9,7 +9,7 @@ from ..config import SandboxConfig
 from ..documents.cozystack import install_files
 from ..documents.talos_commands import apply_config_command, upgrade_command
 from ..documents.talos_patches import talos_patches
-from ..facts.architectures import ARCHITECTURES
+from ..facts.architectures import ARCHITECTURES, BASTION_ARCH
 from ..facts.talos_amis import SIDERO_LABS_AMI_OWNER
 from .constructs.bastion_eni import BastionEni, BastionEniProps
 from .constructs.naming import AccountRef
@@ -38,7 +38,7 @@ class SandboxStack(tf.TerraformStack):
         partition = tf.DataAwsPartition(self, "partition")
         account = AccountRef(account_id=identity.account_id, partition=partition.partition)
         # The bastion is arm64; the nodes' Amazon Linux follows their architecture.
-        bastion_ami_id = self._al2023_ami_id("arm64")
+        bastion_ami_id = self._al2023_ami_id(BASTION_ARCH)
         al2023_for_nodes = self._al2023_ami_id(config.architecture)
 
         node_ami_id = self._talos_ami_id() if config.talos.install_method == "talos-ami" else al2023_for_nodes

@@ -83,3 +83,8 @@ def test_the_images_of_the_roles_the_nodes_have_give_the_release():
     })  # fmt: skip
     assert only_gateway.talos_version == "v1.12.7"
     assert only_gateway.talos_release.talosctl.version == "v1.12.5"
+
+
+def test_metal_sizes_with_a_suffix_are_known():
+    metal = config(node_defaults={"instance_type": "m7i.metal-24xl"})
+    assert metal.architecture == "amd64"
