@@ -47,7 +47,7 @@ def by_id_name(volume_id: str) -> str:
 def present_volume(volume: dict, instance: dict) -> None:
     """The volume's device node in the instance's /dev, and the by-id link udev would make."""
     device = os.stat(volume["loop"]).st_rdev
-    script = f"[ -b {NVME_DEVICE} ] || mknod -m 660 {NVME_DEVICE} b {os.major(device)} {os.minor(device)}"
+    script = f"[ -b {NVME_DEVICE} ] || mknod {NVME_DEVICE} b {os.major(device)} {os.minor(device)}"
     result = subprocess.run(["nsenter", "-t", str(instance["leader"]), "-m", "--", "sh", "-c", script],
                             capture_output=True, text=True, timeout=10)  # fmt: skip
     if result.returncode != 0:
