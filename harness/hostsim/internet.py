@@ -64,7 +64,7 @@ def release_sha256() -> str:
     return hashlib.sha256(release_tarball()).hexdigest()
 
 
-def _tarball(name: str, data: bytes) -> bytes:
+def single_file_tarball(name: str, data: bytes) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
         member = tarfile.TarInfo(name)
@@ -76,7 +76,7 @@ def _tarball(name: str, data: bytes) -> bytes:
 @functools.cache
 def registry_tarball() -> bytes:
     """The distribution release asset: Debian's registry program as `registry`."""
-    return _tarball("registry", Path(REGISTRY_PROGRAM).read_bytes())
+    return single_file_tarball("registry", Path(REGISTRY_PROGRAM).read_bytes())
 
 
 def registry_asset(version: str) -> str:

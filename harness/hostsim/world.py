@@ -59,6 +59,7 @@ REGISTRY_VOLUME_ID = "vol-0123456789abcdef0"
 VOLUME_BYTES = 1024 * 1024 * 1024  # sparse; XFS needs 300 MB at least
 # A VPC address outside every subnet: a source the bastion must not masquerade.
 STRANGER_OFFSET = 200 * 256 + 1
+STRANGER_MSS = 1300
 
 
 @dataclass
@@ -209,8 +210,14 @@ class SimulatedVpc:
                 run(["ip", "-n", self.vpc.name, "-6" if ipv6 else "-4", "route", "add", destination, *via,
                      "table", str(table)])  # fmt: skip
             if subnet == self.stack.node_subnet:
-                # The stranger (another subnet's address) follows the nodes' routes.
+                # The stranger (another subnet's address) follows the nodes' routes. Its TCP
+                # announces an MSS that fits the tunnel, as the nodes' clamped TCP does, so
+                # only the bastion's NAT decides whether it gets through. (The router sends
+                # no other TCP of its own along this table.)
                 self.vpc.ip("rule", "add", "from", self.stranger, "lookup", str(table))
+                default = run(["ip", "-n", self.vpc.name, "-4", "route", "show", "default", "table", str(table)]).stdout.split()[:5]
+                if default[:2] == ["default", "via"]:
+                    self.vpc.ip("route", "replace", *default, "advmss", str(STRANGER_MSS), "table", str(table))
         self.vpc.ip("-6", "route", "add", "default", "via", VPC_IGW[3], "dev", "igw")
         if not self.stack.bastion_admits_icmp_from_internet:
             bastion_bridge = self._subnet_bridges[self.stack.bastion_subnet]

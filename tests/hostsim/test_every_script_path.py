@@ -59,6 +59,8 @@ def test_a_vpc_host_outside_the_node_subnet_gets_nothing_through(running_sandbox
                                  str(world.internet.ca_cert), "--interface", world.stranger, "https://github.com/",
                                  check=False)  # fmt: skip
     assert stranger.returncode != 0, "traffic from outside the node subnet left the VPC"
+    ping = world.vpc.execute("ping", "-c", "2", "-W", "2", "-I", world.stranger, GITHUB, check=False)
+    assert ping.returncode != 0, "a datagram from outside the node subnet left the VPC"
     assert world.egress_address(seen) == [], "the internet saw the stranger's request"
     assert_downloads(node)
 

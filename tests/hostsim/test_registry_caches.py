@@ -3,12 +3,12 @@ serving a node's pull, surviving a reboot and a replacement; a tampered release 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 
 from harness.hostsim.internet import UPSTREAM_REGISTRY, registry_asset
+from harness.hostsim.internet import single_file_tarball
 from harness.wait import wait_for
 
 from harness.hostsim.world import REPO_ROOT
@@ -76,8 +76,9 @@ def test_caches_format_mount_serve_and_survive_reboot_and_replacement(new_sandbo
 def test_a_tampered_registry_release_is_refused(new_sandbox):
     sandbox = new_sandbox("default-wireguard")
     version = sandbox.config.bastion.registry_caches.registry_version
-    evil = hashlib.sha256(b"evil").digest() * 100
-    sandbox.world.internet.publish_registry_release(version, tarball=evil)  # the .sha256 is the genuine one's
+    # A well-formed release with another program in it; its .sha256 stays the genuine one's.
+    evil = single_file_tarball("registry", b"#!/bin/sh\necho evil > /tmp/evil\nexec sleep 3600\n")
+    sandbox.world.internet.publish_registry_release(version, tarball=evil)
     bastion = sandbox.boot_bastion()
     assert "WARNING: the registry caches did not start" in bastion.machine.console()
     assert bastion.machine.run("test", "-e", "/usr/local/bin/registry", check=False).returncode != 0
