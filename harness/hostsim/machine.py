@@ -97,8 +97,12 @@ class Machine:
 
     def wait_booted(self, timeout: float = BOOT_SECONDS) -> str:
         """Until systemd finishes starting up (running, or degraded if a unit failed)."""
-        result = self.run("systemctl", "is-system-running", "--wait", timeout=timeout, check=False)
-        return result.stdout.strip()
+        # Right after PID 1 starts, systemctl may not reach it yet and answers at once.
+        def finished() -> str:
+            state = self.run("systemctl", "is-system-running", "--wait", timeout=timeout, check=False).stdout.strip()
+            return state if state in ("running", "degraded") else ""
+
+        return wait_for(finished, timeout, interval=0.5, what=f"{self.name} to finish booting")
 
     def wait_cloud_final(self, timeout: float = BOOT_SECONDS) -> None:
         wait_for(lambda: self.run("test", "-e", "/var/lib/cloud/instance/boot-finished", check=False).returncode == 0,

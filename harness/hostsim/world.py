@@ -417,6 +417,7 @@ table inet pmtud_black_hole {
         instance.namespace.create()
         self._attach(instance)
         self._power_on(instance)
+        instance.machine.wait_booted()
 
     def egress_address(self, since: int = 0) -> list[str]:
         """The client addresses the internet's server saw, in order."""
