@@ -17,7 +17,7 @@ WITH_MIRROR = TALOS_SANDBOX_TF_PLUGIN_DIR="$(TF_MIRROR)"
 SYNCED := .venv/.synced
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: setup synth test check bench clean
+.PHONY: setup synth test check bench clean debian-packages
 
 setup: $(SYNCED) $(NODE_TOOLS)
 
@@ -37,10 +37,15 @@ $(NODE_TOOLS): package-lock.json
 synth: $(SYNCED)
 	$(VENV_PYTHON) main.py
 
+# The Debian packages the tests run for real, one list (harness/debian-packages.sh): installed
+# when run as root with apt, else the one command to run is printed and those tests skip.
+debian-packages:
+	@harness/debian-packages.sh
+
 # The host-level tests (tests/hostsim) mostly wait on the network, the rest mostly on
 # terraform's CPU: they run side by side, the host tests' output printed after the rest.
 HOSTSIM_LOG := reports/hostsim-tests.log
-test: $(SYNCED) $(NODE_TOOLS)
+test: $(SYNCED) $(NODE_TOOLS) debian-packages
 	@mkdir -p reports
 	$(VENV_PYTHON) -m pytest tests/hostsim > $(HOSTSIM_LOG) 2>&1 & host=$$!; \
 	$(WITH_MIRROR) $(VENV_PYTHON) -m pytest --ignore=tests/hostsim; rest=$$?; \

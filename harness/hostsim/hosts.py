@@ -21,7 +21,6 @@ from pathlib import Path
 
 from ..wait import wait_for  # noqa: F401 - re-exported for the simulation's users
 
-SHIMS = Path(__file__).resolve().parent / "shims"
 COMMAND_TIMEOUT_SECONDS = 120
 OVERLAID = ("etc", "var", "usr/local", "home")
 
@@ -134,7 +133,7 @@ class Host:
         ]
         setup = " && ".join(mounts) + ' && exec "$@"'
         env = {
-            "PATH": f"{SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/root",
             "LANG": "C.UTF-8",
             **self.environment,

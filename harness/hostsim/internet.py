@@ -1,12 +1,18 @@
 """The simulated internet's content: a test CA, GitHub's release assets, a large file.
 
 One HTTPS server answers as github.com and ghcr.io (IPv4 only, as the real ones) and as
-the AWS API endpoints (`*.amazonaws.com` IPv4 only, `*.api.aws` dual-stack). Instances
-trust the test CA through their own CA bundle; their hosts file names the servers.
+the AWS API endpoints (`*.amazonaws.com` IPv4 only, `*.api.aws` dual-stack). A real
+registry (Debian's docker-registry, the CNCF distribution program) plays the upstream
+registries the caches proxy (Docker Hub, registry.k8s.io, quay.io, gcr.io). The
+distribution release the bastion downloads is that same program, packed as the release's
+tarball (`registry` inside) with its `.sha256` file. Instances trust the test CA through
+their own CA bundle; their hosts file names the servers.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import io
 import tarfile
@@ -18,6 +24,9 @@ from .hosts import run
 GITHUB = "203.0.113.10"
 AWS_API_IPV4 = "203.0.113.20"
 AWS_API_IPV6 = "2001:db8:aa::20"
+UPSTREAM_REGISTRY = "203.0.113.30"
+UPSTREAM_REGISTRY_NAMES = ("registry-1.docker.io", "registry.k8s.io", "quay.io", "gcr.io")
+REGISTRY_PROGRAM = "/usr/bin/docker-registry"
 ASSET = "boot-to-talos-linux-arm64.tar.gz"
 CHECKSUMS = "boot-to-talos-checksums.txt"
 LARGE_FILE = "large.bin"
@@ -55,6 +64,25 @@ def release_sha256() -> str:
     return hashlib.sha256(release_tarball()).hexdigest()
 
 
+def single_file_tarball(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        member = tarfile.TarInfo(name)
+        member.size, member.mode, member.mtime = len(data), 0o755, 0
+        archive.addfile(member, io.BytesIO(data))
+    return gzip.compress(buffer.getvalue(), compresslevel=1, mtime=0)
+
+
+@functools.cache
+def registry_tarball() -> bytes:
+    """The distribution release asset: Debian's registry program as `registry`."""
+    return single_file_tarball("registry", Path(REGISTRY_PROGRAM).read_bytes())
+
+
+def registry_asset(version: str) -> str:
+    return f"registry_{version[1:]}_linux_arm64.tar.gz"
+
+
 def large_file() -> bytes:
     return hashlib.shake_256(b"talos-sandbox").digest(LARGE_FILE_BYTES)
 
@@ -86,11 +114,11 @@ class Internet:
     def release_dir(self, version: str) -> Path:
         return self.root / "cozystack" / "boot-to-talos" / "releases" / "download" / version
 
-    def prepare(self) -> None:
+    def prepare(self, region: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "index.html").write_text("simulated github.com\n")
         (self.root / LARGE_FILE).write_bytes(large_file())
-        self._certificates()
+        self._certificates(region)
 
     def publish_release(self, version: str, tarball: bytes | None = None, checksums: str | None = None) -> None:
         tarball = release_tarball() if tarball is None else tarball
@@ -100,8 +128,24 @@ class Internet:
         digest = hashlib.sha256(tarball).hexdigest()
         (directory / CHECKSUMS).write_text(checksums if checksums is not None else f"{digest}  {ASSET}\n")
 
+    def publish_registry_release(self, version: str, tarball: bytes | None = None) -> None:
+        """The distribution release: the tarball and its .sha256 (the digest of the genuine one)."""
+        directory = self.root / "distribution" / "distribution" / "releases" / "download" / version
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / registry_asset(version)).write_bytes(registry_tarball() if tarball is None else tarball)
+        digest = hashlib.sha256(registry_tarball()).hexdigest()
+        (directory / f"{registry_asset(version)}.sha256").write_text(digest + "\n")
+
+    def upstream_registry_config(self, storage: Path) -> str:
+        """A plain (not proxying) registry over TLS: the upstream the caches pull from."""
+        return (
+            "version: 0.1\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
+            f"http:\n  addr: {UPSTREAM_REGISTRY}:443\n  tls:\n    certificate: {self.cert}\n    key: {self.key}\n"
+        )
+
     def addresses(self) -> tuple[str, ...]:
-        return (f"{GITHUB}/32", f"{AWS_API_IPV4}/32", f"{AWS_API_IPV6}/128")
+        return (f"{GITHUB}/32", f"{AWS_API_IPV4}/32", f"{AWS_API_IPV6}/128", f"{UPSTREAM_REGISTRY}/32")
 
     def hosts_file(self, region: str) -> str:
         ipv4_only = " ".join(f"{service}.{region}.amazonaws.com" for service in ("ssm", "ec2"))
@@ -109,9 +153,10 @@ class Internet:
         return (
             f"{GITHUB} github.com ghcr.io\n{AWS_API_IPV4} {ipv4_only}\n"
             f"{AWS_API_IPV6} {dual_stack}\n{AWS_API_IPV4} {dual_stack}\n"
+            f"{UPSTREAM_REGISTRY} {' '.join(UPSTREAM_REGISTRY_NAMES)}\n"
         )
 
-    def _certificates(self) -> None:
+    def _certificates(self, region: str) -> None:
         ca_key = self.workdir / "ca.key"
         run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=talos-sandbox test CA",
              "-keyout", str(ca_key), "-out", str(self.ca_cert)])  # fmt: skip
@@ -119,6 +164,8 @@ class Internet:
         run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=github.com",
              "-keyout", str(self.key), "-out", str(request)])  # fmt: skip
         extensions = self.workdir / "san.cnf"
-        extensions.write_text("subjectAltName=DNS:github.com,DNS:ghcr.io,DNS:*.amazonaws.com,DNS:*.api.aws\n")
+        endpoints = [f"*.{region}.amazonaws.com", f"*.{region}.api.aws"]  # a wildcard covers one label
+        names = ",".join(f"DNS:{name}" for name in ("github.com", "ghcr.io", *endpoints, *UPSTREAM_REGISTRY_NAMES))
+        extensions.write_text(f"subjectAltName={names},IP:{UPSTREAM_REGISTRY}\n")
         run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(self.ca_cert), "-CAkey", str(ca_key),
              "-CAcreateserial", "-days", "2", "-extfile", str(extensions), "-out", str(self.cert)])  # fmt: skip

@@ -1,11 +1,13 @@
 """The simulated world's servers, each started inside its own network namespace.
 
-    python -m harness.hostsim.servers https DIR CERT KEY LOG   # GitHub, GHCR and AWS APIs
-    python -m harness.hostsim.servers imds ADDRESS ROLE         # instance metadata (IMDSv2)
+    python -m harness.hostsim.servers https DIR CERT KEY LOG ACCOUNT   # GitHub, GHCR and AWS APIs
+    python -m harness.hostsim.servers imds ADDRESS ROLE ACCOUNT         # instance metadata (IMDSv2)
 
 `https` serves DIR on port 443 of every address of its namespace (IPv4 and IPv6) and
-logs each request's client address, so tests see whose address reached the internet.
-`imds` answers the IMDSv2 token and role-credentials requests the AWS CLI makes.
+logs each request's client address, so tests see whose address reached the internet;
+a POST to an AWS endpoint is an API call (harness/hostsim/aws_api.py, state in ACCOUNT).
+`imds` answers, with IMDSv2 only, what the instance at the client's address reads: its
+instance-id, placement, MAC and the role's credentials.
 """
 
 from __future__ import annotations
@@ -15,22 +17,41 @@ import json
 import socket
 import ssl
 import sys
+import threading
 import uuid
 from functools import partial
 from pathlib import Path
 
+from . import aws_api
 
-class _DualStackServer(http.server.ThreadingHTTPServer):
-    address_family = socket.AF_INET6
+
+class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def server_bind(self) -> None:
-        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
     log_path: Path
+    account: Path
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        host = self.headers.get("Host", "")
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if not (host.endswith(".amazonaws.com") or host.endswith(".api.aws")):
+            return self.send_error(405)
+        try:
+            with aws_api.account(self.account) as state:
+                status, reply = 200, aws_api.answer(state, json.loads(body))
+        except aws_api.ApiError as error:
+            status, reply = 400, {"message": str(error)}
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         client = self.client_address[0].removeprefix("::ffff:")
@@ -38,18 +59,25 @@ class _Files(http.server.SimpleHTTPRequestHandler):
             log.write(f"{client} {self.headers.get('Host', '-')} {self.requestline}\n")
 
 
-def serve_https(directory: str, cert: str, key: str, log: str) -> None:
-    handler = type("Files", (_Files,), {"log_path": Path(log)})
-    server = _DualStackServer(("::", 443), partial(handler, directory=directory))
+def serve_https(directory: str, cert: str, key: str, log: str, account: str, *addresses: str) -> None:
+    """On port 443 of each address given (the upstream registry has its own address's 443)."""
+    handler = type("Files", (_Files,), {"log_path": Path(log), "account": Path(account)})
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.serve_forever()
+    servers = []
+    for address in addresses:
+        server = (_Server6 if ":" in address else _Server)((address, 443), partial(handler, directory=directory))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        servers.append(server)
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
 
 
 class _Metadata(http.server.BaseHTTPRequestHandler):
     role = "sandbox-role"
     tokens: set[str] = set()
+    account: Path
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass
@@ -71,18 +99,31 @@ class _Metadata(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         if self.headers.get("X-aws-ec2-metadata-token") not in self.tokens:
             return self._reply(401, "")  # IMDSv2 only, as the launch template requires
+        with aws_api.account(self.account) as state:
+            instances = [i for i, found in state.get("instances", {}).items() if found["ip"] == self.client_address[0]]
+            instance = {"id": instances[0], **state["instances"][instances[0]]} if instances else None
+        if instance is None:
+            return self._reply(404, "")
+        facts = {
+            "/latest/meta-data/instance-id": instance["id"],
+            "/latest/meta-data/placement/availability-zone": instance["az"],
+            "/latest/meta-data/placement/region": instance["az"][:-1],
+            "/latest/meta-data/mac": instance["mac"],
+        }
+        if self.path in facts:
+            return self._reply(200, facts[self.path])
         prefix = "/latest/meta-data/iam/security-credentials/"
         if self.path == prefix:
             return self._reply(200, self.role)
         if self.path == prefix + self.role:
-            credentials = {"Code": "Success", "AccessKeyId": "ASIASIMULATED", "SecretAccessKey": "simulated",
+            credentials = {"Code": "Success", "AccessKeyId": aws_api.ACCESS_KEY, "SecretAccessKey": "simulated",
                            "Token": "simulated", "Expiration": "2099-01-01T00:00:00Z"}  # fmt: skip
             return self._reply(200, json.dumps(credentials))
         self._reply(404, "")
 
 
-def serve_imds(address: str, role: str) -> None:
-    handler = type("Metadata", (_Metadata,), {"role": role, "tokens": set()})
+def serve_imds(address: str, role: str, account: str) -> None:
+    handler = type("Metadata", (_Metadata,), {"role": role, "tokens": set(), "account": Path(account)})
     http.server.ThreadingHTTPServer((address, 80), handler).serve_forever()
 
 

@@ -42,6 +42,10 @@ class SynthesizedStack:
     route_tables: dict[ipaddress.IPv4Network, tuple[Route, ...]]
     """Each subnet's routes (besides `local`), as its associated route table has them."""
     bastion_admits_icmp_from_internet: bool
+    availability_zone: str
+    """The bastion subnet's zone: where its instances and the registry caches' volume live."""
+    registry_volume: str | None
+    """The registry caches' EBS volume's Name tag; None without caches."""
 
     @classmethod
     def from_json(cls, stack: dict) -> SynthesizedStack:
@@ -86,4 +90,6 @@ class SynthesizedStack:
             node_subnet=node_subnet,
             route_tables={subnet: tuple(found) for subnet, found in routes.items()},
             bastion_admits_icmp_from_internet=open_icmp,
+            availability_zone=resources["aws_subnet"][_target(eni["subnet_id"])[1]]["availability_zone"],
+            registry_volume=next((v["tags"]["Name"] for v in resources.get("aws_ebs_volume", {}).values()), None),
         )

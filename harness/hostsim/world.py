@@ -33,8 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..offline import stop
+from . import aws_api
+from .amazon_linux import build_layer
 from .hosts import Host, Namespace, address, link, run, wait_for
-from .internet import Internet
+from .internet import AWS_API_IPV4, AWS_API_IPV6, GITHUB, REGISTRY_PROGRAM, UPSTREAM_REGISTRY, Internet
+from .machine import Machine
+from .rootfs import rootfs
 from .stack import SynthesizedStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,23 +55,27 @@ S3_PREFIX = "192.0.2.128/25"
 S3_ENDPOINT_ADDRESS = "192.0.2.200"
 METADATA = "169.254.169.254"
 TIME_SYNC = "169.254.169.123"
+REGISTRY_VOLUME_ID = "vol-0123456789abcdef0"
+VOLUME_BYTES = 1024 * 1024 * 1024  # sparse; XFS needs 300 MB at least
 # A VPC address outside every subnet: a source the bastion must not masquerade.
 STRANGER_OFFSET = 200 * 256 + 1
+STRANGER_MSS = 1300
 
 
 @dataclass
 class Instance:
-    host: Host
+    machine: Machine
     ip: ipaddress.IPv4Address
     subnet: ipaddress.IPv4Network
     device: str
     """Its interface's name on the VPC router's side."""
     mac: str
+    instance_id: str
     ipv6: str | None = None
 
     @property
     def namespace(self) -> Namespace:
-        return self.host.namespace
+        return self.machine.namespace
 
 
 @dataclass
@@ -81,8 +89,9 @@ class SimulatedVpc:
     """The bastion's tunnel address: the only source the peer accepts from it."""
     bastion_private_key: str = ""
     peer_private_key: str = ""
+    parameters: dict[str, str] = field(default_factory=dict)
+    """Other SSM SecureStrings (e.g. registry credentials): name -> value."""
     prefix: str = field(default_factory=lambda: f"tsb{secrets.token_hex(3)}-")
-    time_scale: float = 0.05
     bastion: Instance | None = None
     nodes: dict[str, Instance] = field(default_factory=dict)
 
@@ -90,6 +99,8 @@ class SimulatedVpc:
         self._cleanup = ExitStack()
         self._namespaces: list[Namespace] = []
         self._subnet_bridges: dict[ipaddress.IPv4Network, str] = {}
+        self._instances: list[Instance] = []
+        self._launches = 0
         self.internet = Internet(self.workdir / "internet")
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -106,6 +117,9 @@ class SimulatedVpc:
         self.close()
 
     def close(self) -> None:
+        for instance in self._instances:
+            instance.machine.halt()
+            instance.machine.unmount()
         self._cleanup.close()
         for namespace in reversed(self._namespaces):
             namespace.destroy()
@@ -121,7 +135,10 @@ class SimulatedVpc:
 
     def _build(self) -> None:
         stack = self.stack
-        self.internet.prepare()
+        self.rootfs = rootfs()
+        self.amazon_linux = build_layer(self.workdir / "amazon-linux-layer")
+        self.internet.prepare(stack.region)
+        self._write_account()
         self.vpc = self._namespace("vpc")
         self.igw = self._namespace("igw")
         self.inet = self._namespace("inet")
@@ -158,11 +175,12 @@ class SimulatedVpc:
         self._internet()
         if self.wireguard_endpoint:
             self._wireguard_peer()
-        self._start(self.vpc, "imds", METADATA, "sandbox-bastion")
+        self._start(self.vpc, "imds", METADATA, "sandbox-bastion", str(self.account))
         self._start(self.inet, "https", str(self.internet.root), str(self.internet.cert), str(self.internet.key),
-                    str(self.internet.access_log))  # fmt: skip
-        wait_for(lambda: self._listening(self.inet, 443) and self._listening(self.vpc, 80), 20, what="servers")
-        self._write_aws_data()
+                    str(self.internet.access_log), str(self.account), GITHUB, AWS_API_IPV4, AWS_API_IPV6)  # fmt: skip
+        self._start_upstream_registry()
+        wait_for(lambda: self._listening(self.inet, f"{UPSTREAM_REGISTRY}:443") and self._listening(self.inet, f"{GITHUB}:443")
+                 and self._listening(self.vpc, f"{METADATA}:80"), 20, what="servers")  # fmt: skip
 
     def _subnet_ipv6(self, subnet: ipaddress.IPv4Network, host: int) -> str:
         """The subnet's /64 of the VPC's IPv6 block (the nodes' first, others the 256th) and a host in it."""
@@ -192,8 +210,14 @@ class SimulatedVpc:
                 run(["ip", "-n", self.vpc.name, "-6" if ipv6 else "-4", "route", "add", destination, *via,
                      "table", str(table)])  # fmt: skip
             if subnet == self.stack.node_subnet:
-                # The stranger (another subnet's address) follows the nodes' routes.
+                # The stranger (another subnet's address) follows the nodes' routes. Its TCP
+                # announces an MSS that fits the tunnel, as the nodes' clamped TCP does, so
+                # only the bastion's NAT decides whether it gets through. (The router sends
+                # no other TCP of its own along this table.)
                 self.vpc.ip("rule", "add", "from", self.stranger, "lookup", str(table))
+                default = run(["ip", "-n", self.vpc.name, "-4", "route", "show", "default", "table", str(table)]).stdout.split()[:5]
+                if default[:2] == ["default", "via"]:
+                    self.vpc.ip("route", "replace", *default, "advmss", str(STRANGER_MSS), "table", str(table))
         self.vpc.ip("-6", "route", "add", "default", "via", VPC_IGW[3], "dev", "igw")
         if not self.stack.bastion_admits_icmp_from_internet:
             bastion_bridge = self._subnet_bridges[self.stack.bastion_subnet]
@@ -270,40 +294,49 @@ table inet pmtud_black_hole {
         )  # fmt: skip
         self._cleanup.callback(stop, process)
 
-    @staticmethod
-    def _listening(namespace: Namespace, port: int) -> bool:
-        return f":{port} " in namespace.execute("ss", "-Hltn").stdout
+    def _start_upstream_registry(self) -> None:
+        config = self.workdir / "upstream-registry.yml"
+        config.write_text(self.internet.upstream_registry_config(self.workdir / "upstream-registry"))
+        log = (self.workdir / "upstream-registry.log").open("ab")
+        self._cleanup.callback(log.close)
+        process = subprocess.Popen(["ip", "netns", "exec", self.inet.name, REGISTRY_PROGRAM, "serve", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        self._cleanup.callback(stop, process)
 
-    def _write_aws_data(self) -> None:
-        self.aws_data = self.workdir / "aws-data.json"
-        data = {
-            "ssm": {self.wireguard_key_parameter: self.bastion_private_key} if self.wireguard_key_parameter else {},
+    @staticmethod
+    def _listening(namespace: Namespace, address: str) -> bool:
+        return f" {address} " in namespace.execute("ss", "-Hltn").stdout
+
+    def _write_account(self) -> None:
+        """What the simulated AWS API knows: parameters, prefix lists, the caches' volume."""
+        self.account = self.workdir / "account.json"
+        volumes = {}
+        if self.stack.registry_volume:
+            self.volume_loop = self._volume_device()
+            volumes[REGISTRY_VOLUME_ID] = {"id": REGISTRY_VOLUME_ID, "name": self.stack.registry_volume,
+                                           "az": self.stack.availability_zone, "loop": self.volume_loop,
+                                           "attached_to": None}  # fmt: skip
+        ssm = dict(self.parameters)
+        if self.wireguard_key_parameter:
+            ssm[self.wireguard_key_parameter] = self.bastion_private_key
+        state = {
+            "ssm": ssm,
             "prefix_lists": {f"com.amazonaws.{self.stack.region}.s3": {"id": "pl-6da54004", "cidrs": [S3_PREFIX]}},
+            "volumes": volumes,
+            "instances": {},
         }
-        self.aws_data.write_text(json.dumps(data))
+        self.account.write_text(json.dumps(state, indent=1))
+
+    def _volume_device(self) -> str:
+        """A blank volume: a sparse file behind a loop device, detached when the world closes."""
+        backing = self.workdir / "registry-cache-volume.img"
+        with backing.open("wb") as image:
+            image.truncate(VOLUME_BYTES)
+        loop = run(["losetup", "--find", "--show", str(backing)]).stdout.strip()
+        self._cleanup.callback(run, ["losetup", "--detach", loop], check=False)
+        return loop
 
     # --- instances ---------------------------------------------------------------------
-
-    def _instance_host(self, role: str, disk: Path, users: tuple[str, ...] = ()) -> Host:
-        return Host(
-            self._namespace(role),
-            disk,
-            environment={
-                "TALOS_SANDBOX_SIM_AWS_DATA": str(self.aws_data),
-                "TALOS_SANDBOX_SIM_TIME_SCALE": str(self.time_scale),
-                "WG_QUICK_USERSPACE_IMPLEMENTATION": "wireguard-go",
-                "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD": "1",
-            },
-            hosts_file=self.internet.hosts_file(self.stack.region),
-            ca_bundle=self.internet.ca_cert,
-            users=users,
-        )
-
-    def _detach(self, instance: Instance) -> None:
-        """Destroy the instance's namespace; its link's far end goes once the kernel lets go of it."""
-        instance.namespace.destroy()
-        gone = lambda: run(["ip", "-n", self.vpc.name, "link", "show", instance.device], check=False).returncode != 0  # noqa: E731
-        wait_for(gone, 20, what=f"{instance.device} to go")
 
     def _attach(self, instance: Instance) -> None:
         namespace = instance.namespace
@@ -316,72 +349,77 @@ table inet pmtud_black_hole {
             address(namespace, "ens5", instance.ipv6)
             namespace.ip("-6", "route", "add", "default", "via", self._subnet_ipv6(subnet, 1).split("/")[0])
 
-    def launch_bastion(self, disk_name: str = "bastion") -> Instance:
+    def _detach(self, instance: Instance) -> None:
+        """Everything of the instance stops and its link goes (deleting one end of a veth
+        deletes both at once; the kernel may free the old namespace much later)."""
+        instance.machine.halt()
+        run(["ip", "-n", self.vpc.name, "link", "del", instance.device], check=False)
+
+    def _launch(self, name: str, ip, subnet, device: str, mac: str, user_data: str, ipv6: str | None = None) -> Instance:
+        """A new instance (a new id, a fresh disk) that boots and runs its user-data through cloud-init."""
+        self._launches += 1
+        instance_id = f"i-{self._launches:017x}"
+        machine = Machine(self.prefix + name, self._namespace(name), self.workdir / f"{name}-{instance_id}",
+                          (self.amazon_linux, self.rootfs))  # fmt: skip
+        machine.prepare(
+            seed={"meta-data": f"instance-id: {instance_id}\nlocal-hostname: {name}\n", "user-data": user_data},
+            files={"/etc/hosts": f"127.0.0.1 localhost\n::1 localhost\n{self.internet.hosts_file(self.stack.region)}",
+                   "/etc/ssl/certs/ca-certificates.crt": self.internet.ca_cert.read_text()},
+        )  # fmt: skip
+        instance = Instance(machine, ip, subnet, device, mac, instance_id, ipv6=ipv6)
+        self._instances.append(instance)
+        self._attach(instance)
+        self._power_on(instance)
+        return instance
+
+    def _power_on(self, instance: Instance) -> None:
+        machine = instance.machine
+        with aws_api.account(self.account) as state:
+            attached = [v for v in state["volumes"].values() if v["attached_to"] == instance.instance_id]
+        machine.binds = {v["loop"]: aws_api.NVME_DEVICE for v in attached}
+        machine.start()
+        with aws_api.account(self.account) as state:
+            state["instances"][instance.instance_id] = {"ip": str(instance.ip), "az": self.stack.availability_zone,
+                                                        "mac": instance.mac, "leader": machine.leader,
+                                                        "by_id": str(machine.by_id)}  # fmt: skip
+
+    def launch_bastion(self) -> Instance:
         """A new bastion instance on the static ENI (same address, MAC and IPv6), fresh disk."""
         stack = self.stack
-        disk = self.workdir / disk_name
-        host = self._instance_host(disk_name, disk, users=("ec2-user",))
-        host.prepare_disk()
-        self.bastion = Instance(host, stack.bastion_ip, stack.bastion_subnet, "eni-bastion", "02:00:00:00:01:00",
-                                ipv6=self._subnet_ipv6(stack.bastion_subnet, 0x100))  # fmt: skip
-        self._attach(self.bastion)
+        self.bastion = self._launch("bastion", stack.bastion_ip, stack.bastion_subnet, "eni-bastion", "02:00:00:00:01:00",
+                                    stack.bastion_user_data, ipv6=self._subnet_ipv6(stack.bastion_subnet, 0x100))  # fmt: skip
         return self.bastion
 
     def terminate_bastion(self) -> None:
-        self._detach(self.bastion)
-        self._namespaces.remove(self.bastion.namespace)
+        """The instance goes; EC2 detaches its volumes."""
+        bastion = self.bastion
+        self._detach(bastion)
+        bastion.machine.unmount()
+        with aws_api.account(self.account) as state:
+            for volume in state["volumes"].values():
+                if volume["attached_to"] == bastion.instance_id:
+                    volume["attached_to"] = None
+            state["instances"].pop(bastion.instance_id, None)
+        self._namespaces.remove(bastion.namespace)
         self.bastion = None
 
     def launch_node(self, ip: ipaddress.IPv4Address) -> Instance:
         index = len(self.nodes)
-        name = f"node{index}"
-        host = self._instance_host(name, self.workdir / name)
-        host.prepare_disk()
-        node = Instance(host, ip, self.stack.node_subnet, f"eni-{name}", f"02:00:00:00:02:{index:02x}")
-        self._attach(node)
+        node = self._launch(f"node{index}", ip, self.stack.node_subnet, f"eni-node{index}", f"02:00:00:00:02:{index:02x}",
+                            self.stack.node_user_data[ip])  # fmt: skip
         self.nodes[str(ip)] = node
         return node
 
-    def run_user_data(self, instance: Instance, user_data: str) -> subprocess.CompletedProcess:
-        """What cloud-init does with a user-data script: write it, make it executable, run it once."""
-        script = instance.host.file("/var/lib/cloud/instance/scripts/part-001")
-        script.parent.mkdir(parents=True, exist_ok=True)
-        script.write_text(user_data)
-        script.chmod(0o700)
-        return instance.host.run("/var/lib/cloud/instance/scripts/part-001", check=False, timeout=180)
-
     def reboot(self, instance: Instance) -> None:
-        """Stop everything running, bring the instance up again with its disk, run its boot."""
+        """systemctl reboot inside; the instance comes up again with its disk (and attached volumes)."""
+        instance.machine.reboot()
         self._detach(instance)
         instance.namespace.create()
         self._attach(instance)
-        instance.host.clear_runtime()
-        self.boot(instance)
-
-    def boot(self, instance: Instance) -> None:
-        """What systemd does at boot: the sysctl files, then every enabled unit, After= respected."""
-        host = instance.host
-        for conf in sorted((host.disk / "sysctl.d").glob("*.conf")):
-            host.run("sysctl", "-q", "-p", f"/etc/sysctl.d/{conf.name}")
-        for unit in enabled_units_in_order(host):
-            host.run("systemctl", "start", unit, timeout=120)
+        self._power_on(instance)
+        instance.machine.wait_booted()
 
     def egress_address(self, since: int = 0) -> list[str]:
         """The client addresses the internet's server saw, in order."""
         log = self.internet.access_log
         return [line.split()[0] for line in log.read_text().splitlines()[since:]] if log.exists() else []
-
-
-def enabled_units_in_order(host: Host) -> list[str]:
-    wants = host.file("/etc/systemd/system/multi-user.target.wants")
-    enabled = sorted(path.name for path in wants.iterdir()) if wants.exists() else []
-
-    def after(unit: str) -> set[str]:
-        text = host.read(f"/etc/systemd/system/{unit}")
-        return {name for line in text.splitlines() if line.startswith("After=") for name in line[6:].split()}
-
-    ordered: list[str] = []
-    while len(ordered) < len(enabled):
-        ready = [u for u in enabled if u not in ordered and not (after(u) & (set(enabled) - set(ordered)))]
-        ordered.append((ready or [u for u in enabled if u not in ordered])[0])
-    return ordered
