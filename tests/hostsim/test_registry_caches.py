@@ -16,7 +16,7 @@ from harness.hostsim.world import REPO_ROOT
 CACHE = "/var/lib/registry-cache"
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 PUSH = """
-from tests.constructs.test_bastion_registry_caches import push_image
+from tests.terraform.constructs.test_bastion_registry_caches import push_image
 push_image("https://%s", "library/demo", "v1")
 """
 
