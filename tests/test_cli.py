@@ -139,7 +139,7 @@ def test_cost_prints_a_table_and_names_unknown_types(tmp_path, capsys):
 def test_next_steps_prints_the_runbook(capsys):
     assert main(["next-steps"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Next steps for sandbox cozy-demo") and "talosctl apply-config --insecure -n 10.10.0.101" in out
+    assert out.startswith("Next steps for sandbox cozy-demo") and "--name /cozy-demo/cluster/status" in out
 
 
 def test_next_steps_json_has_one_runbook_per_config(tmp_path, capsys):

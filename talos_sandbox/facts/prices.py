@@ -13,6 +13,10 @@ price and the sizes are derived from it (t4g lists every size).
 from __future__ import annotations
 
 AS_OF = "2026-11-01"
+# AWS Systems Manager pricing, "Parameter Store": an advanced parameter costs $0.05 a month
+# (standard ones are free) in every commercial region; the bring-up's secrets, talosconfig
+# and kubeconfig are advanced (they may pass the standard tier's 4 KB).
+SSM_ADVANCED_PARAMETER_MONTH = 0.05
 
 _SIZE_FACTORS = {"medium": 0.5, "large": 1, "xlarge": 2, "2xlarge": 4, "4xlarge": 8, "8xlarge": 16}
 _T4G_SIZE_FACTORS = {"nano": 1 / 16, "micro": 1 / 8, "small": 1 / 4, "medium": 1 / 2, "large": 1, "xlarge": 2, "2xlarge": 4}
@@ -58,6 +62,7 @@ def embedded_table() -> dict:
                 **services,
                 "public_ipv4_hourly": 0.005,
                 "kms_key_month": 1.0,
+                "ssm_advanced_parameter_month": SSM_ADVANCED_PARAMETER_MONTH,
             }
             for region, services in _REGION_SERVICES.items()
         },

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import SandboxConfig
 from ..config.cron import HOURS_PER_MONTH, monthly_hours
 from ..errors import SandboxError
-from ..facts.prices import embedded_table
+from ..documents.cluster_plan import cluster_parameters
+from ..facts.prices import SSM_ADVANCED_PARAMETER_MONTH, embedded_table
 
 DESIGN_HOURS_PER_DAY = 5  # the design's "5 hrs/day" cost assumption
 
@@ -33,6 +34,8 @@ class RegionPrices(_Strict):
     logs_ingest_gb: float = Field(ge=0)
     logs_storage_gb_month: float = Field(ge=0)
     kms_key_month: float = Field(ge=0)
+    # Optional in a --prices file written before the bring-up had parameters.
+    ssm_advanced_parameter_month: float = Field(SSM_ADVANCED_PARAMETER_MONTH, ge=0)
 
 
 class Assumptions(_Strict):
@@ -149,6 +152,10 @@ def estimate(config: SandboxConfig, table: PriceTable) -> CostEstimate:
             gigabytes * (prices.logs_ingest_gb + prices.logs_storage_gb_month),
         )
         fixed("KMS key (flow logs)", "1 key", prices.kms_key_month)
+    if config.bring_up.enabled:
+        advanced = sum(1 for p in cluster_parameters(config).values() if p.tier == "Advanced")
+        fixed("KMS key (cluster parameters)", "1 key", prices.kms_key_month)
+        fixed("SSM advanced parameters", f"{advanced} parameters", advanced * prices.ssm_advanced_parameter_month)
     notes = ()
     # The official AMIs are shared publicly with no product code (siderolabs/talos:
     # hack/cloud-image-uploader/aws.go), so EC2 bills them like any instance.

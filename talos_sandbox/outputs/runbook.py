@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..config import NodeConfig, SandboxConfig
 from ..documents import cozystack
@@ -19,45 +18,11 @@ from ..documents.talos_patches import PATCH_DIR
 from ..documents.tool_downloads import INSTALL_DIR, verified_install
 from ..facts.architectures import BASTION_ARCH
 from ..facts.releases import COZY_INSTALLER_CHART, HELM
+from .bring_up_runbook import bring_up_steps, read_parameter
+from .runbook_model import BASTION, OPERATOR, Command, Runbook, Step, find_bastion
 
 TALOSCONFIG_FILE = "talosconfig"
 KUBECONFIG_FILE = "kubeconfig"
-
-
-@dataclass(frozen=True)
-class Command:
-    run: str
-    """A shell command, runnable as written (continuation lines end in a backslash)."""
-    node: str | None = None
-    """The node it is for, when a step has commands per node."""
-
-
-OPERATOR = "operator"
-"""Runs on the operator's machine, in the stack folder (terraform and its state are there)."""
-BASTION = "bastion"
-"""Runs in a shell on the bastion, in the folder the stack's files were copied to."""
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    """Stable identifier, for tools reading the JSON."""
-    title: str
-    notes: tuple[str, ...] = ()
-    commands: tuple[Command, ...] = ()
-    where: str = OPERATOR
-    """Where the commands run: OPERATOR or BASTION."""
-
-
-@dataclass(frozen=True)
-class Runbook:
-    sandbox: str
-    region: str
-    stack_dir: str
-    steps: tuple[Step, ...]
-
-    def as_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
 
 
 # Per-node commands of the "configure Talos" step, in order; each returns None when it
@@ -115,14 +80,7 @@ def _key_before_apply(config: SandboxConfig) -> bool:
 
 def _reach_bastion(config: SandboxConfig) -> Step:
     region = config.region
-    commands = [
-        Command(
-            f"BASTION=$(aws ec2 describe-instances --region {region} \\\n"
-            "  --filters Name=network-interface.network-interface-id,Values=$(terraform output -raw bastion_eni_id) "
-            "Name=instance-state-name,Values=running \\\n"
-            "  --query 'Reservations[0].Instances[0].InstanceId' --output text)"
-        )
-    ]
+    commands = [find_bastion(config)]
     notes = ["The bastion has no public IPv4: SSH goes over IPv6 (the security group admits bastion.ssh_ipv6_cidrs)."]
     if config.bastion.ssh_ipv6_cidrs:
         if config.bastion.ssh_public_keys:
@@ -409,22 +367,46 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     steps = [egress, _deploy(stack_dir)] if _key_before_apply(config) else [_deploy(stack_dir), egress]
     if config.talos.install_method == "boot-to-talos":
         steps.append(_node_consoles(config))
-    steps += [
-        _reach_bastion(config),
-        _copy_files(config),
-        _tools(config),
-        _watch_nodes(config),
-        _configure_talos(config),
-        _bootstrap(config),
-    ]
-    if config.talos.install_method == "talos-ami":
-        steps.append(_upgrade_nodes(config))
-    if config.cozystack.enabled:
-        steps += [_install_cozystack(config), _cozystack_health(config)]
+    if config.bring_up.enabled:
+        steps += bring_up_steps(config)
+        if config.talos.install_method == "talos-ami":
+            steps += [_reach_bastion(config), _tools(config), _fetched_talosconfig(config, _upgrade_nodes(config))]
+    else:
+        steps += [
+            _reach_bastion(config),
+            _copy_files(config),
+            _tools(config),
+            _watch_nodes(config),
+            _configure_talos(config),
+            _bootstrap(config),
+        ]
+        if config.talos.install_method == "talos-ami":
+            steps.append(_upgrade_nodes(config))
+    later = [_install_cozystack(config), _cozystack_health(config)] if config.cozystack.enabled else []
     service_addresses = _service_addresses(config)
     if service_addresses is not None:
-        steps.append(service_addresses)
+        later.append(service_addresses)
+    if config.bring_up.enabled:
+        later = [_from_your_machine(step) for step in later]
+    steps += later
     return Runbook(sandbox=config.name, region=config.region, stack_dir=stack_dir, steps=tuple(steps))
+
+
+def _fetched_talosconfig(config: SandboxConfig, step: Step) -> Step:
+    """A bastion step that needs the talosconfig the bring-up stored (the bastion may read it)."""
+    fetch = Command(
+        f"{read_parameter(config, 'talosconfig', into='talosconfig')} && export TALOSCONFIG=$PWD/talosconfig"
+    )
+    return dataclasses.replace(step, commands=(fetch, *step.commands))
+
+
+def _from_your_machine(step: Step) -> Step:
+    """With the bring-up, kubectl and helm run on the operator's machine through the API port
+    forward (reach-api), in the stack folder; the unit has already run `talosctl health`."""
+    commands = tuple(c for c in step.commands if not c.run.startswith("talosctl health"))
+    notes = step.notes + ("On your machine, in the stack folder, with the reach-api port forward running and "
+                          "KUBECONFIG=$PWD/kubeconfig (kubectl and helm of the release matrix installed there).",)
+    return dataclasses.replace(step, commands=commands, notes=notes, where=OPERATOR)
 
 
 def next_steps(config: SandboxConfig, stack_dir: str) -> str:

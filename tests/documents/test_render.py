@@ -3,7 +3,6 @@ interpolation slips through; the render module refuses one that would."""
 
 from __future__ import annotations
 
-import base64
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from talos_sandbox.documents import render
 from talos_sandbox.config import default_config
 
 from ..conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, require_tool, resources_of
+from talos_sandbox.terraform.user_data import user_data_text
 
 CONFIGS = {
     "default": default_config(),
@@ -43,7 +43,7 @@ def shellcheck() -> str:
 @pytest.fixture(params=sorted(CONFIGS))
 def scripts(request, synth) -> dict[str, str]:
     _, stack = synth(CONFIGS[request.param])
-    found = {"bastion": base64.b64decode(only(stack, "aws_launch_template")["user_data"]).decode()}
+    found = {"bastion": user_data_text(only(stack, "aws_launch_template")["user_data"])}
     for name, instance in resources_of(stack, "aws_instance").items():
         found[name] = instance["user_data"]
     return found

@@ -109,7 +109,7 @@ def test_multidoc_node_patch_says_what_v1_11_says(name, minor):
             assert len(documents.get(kind, [])) == 1, kind
         [machine_doc] = documents["v1alpha1"]
         install = {"disk": config.talos.install_disk, "image": config.node_image(node)}
-        assert machine_doc == {"machine": {"install": install}}
+        assert machine_doc == {"machine": {"certSANs": ["127.0.0.1"], "install": install}}
         [hostname] = documents["HostnameConfig"]
         # auto off: talosctl 1.12+ gen config writes auto: stable, which a hostname conflicts with.
         assert (hostname["hostname"], hostname["auto"]) == (node.name, "off")

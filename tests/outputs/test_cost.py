@@ -33,7 +33,10 @@ def test_default_design_by_hand():
     assert by_item["VPC flow logs"] == pytest.approx((0.60, 0.60))
     assert by_item["KMS key (flow logs)"] == (1.0, 1.0)
     assert by_item["EBS gp3 (registry caches)"] == pytest.approx((20 * 0.088, 20 * 0.088))
-    assert result.totals == pytest.approx((35.09 + 1.76, 109.53 + 1.76), abs=0.01)
+    # The bring-up: its KMS key, and the secrets, talosconfig and kubeconfig as advanced parameters.
+    assert by_item["KMS key (cluster parameters)"] == (1.0, 1.0)
+    assert by_item["SSM advanced parameters"] == pytest.approx((0.15, 0.15))
+    assert result.totals == pytest.approx((35.09 + 1.76 + 1.15, 109.53 + 1.76 + 1.15), abs=0.01)
 
 
 def test_registry_caches_cost_their_volume_and_nothing_when_off():
@@ -51,7 +54,8 @@ def test_scheduled_public_ipv4_sandbox_by_hand():
     assert by_item["node talos-compute-3"] == pytest.approx((101.389 * 0.3264, 730 * 0.3264), abs=1e-2)
     assert by_item["public IPv4 (Elastic IP)"] == pytest.approx((3.65, 3.65))
     assert "VPC flow logs" not in by_item
-    assert result.totals == pytest.approx((117.40 + 1.60, 743.37 + 1.60), abs=0.01)  # + 20 GB caches at 0.08
+    # + 20 GB caches at 0.08, + the bring-up's key and advanced parameters
+    assert result.totals == pytest.approx((117.40 + 1.60 + 1.15, 743.37 + 1.60 + 1.15), abs=0.01)
 
 
 def test_unknown_instance_type_is_named_not_guessed():
@@ -87,7 +91,7 @@ def test_table_reads_in_a_terminal():
     lines_ = text.splitlines()
     assert "list prices as of 2026-11-01" in lines_[0]
     assert lines_[2].split()[:2] == ["item", "quantity"] and "always on" in lines_[2]
-    assert lines_[-1].startswith("total / month") and lines_[-1].endswith("111.29")
+    assert lines_[-1].startswith("total / month") and lines_[-1].endswith("112.44")
     assert max(len(line) for line in lines_[2:]) < 120
 
 
@@ -96,7 +100,7 @@ def test_record_has_stable_keys_and_the_table_totals():
     record = estimate_record(result)
     assert set(record) == {"name", "region", "currency", "prices_as_of", "scenario", "lines", "total"}
     assert all(set(line) == {"item", "quantity", "scheduled", "always_on"} for line in record["lines"])
-    assert record["total"] == {"scheduled": 36.85, "always_on": 111.29}
+    assert record["total"] == {"scheduled": 38.0, "always_on": 112.44}
     assert [line["item"] for line in record["lines"]][:2] == ["bastion", "node talos-gateway-1"]
 
 

@@ -20,14 +20,23 @@ WORKERS = [
     {"name": "w1", "private_ip": "10.10.0.20", "machine_type": "worker"},
     {"name": "cp1", "private_ip": "10.10.0.21", "role": "gateway"},
 ]
+# The manual runbook (bring_up off); tests/outputs/test_bring_up_runbook.py has the other.
+MANUAL = {"enabled": False}
+
+
+def manual_config(**sections):
+    return make_config(bring_up=MANUAL, **sections)
+
+
 CONFIGS = {
-    "default": default_config(),
+    "default": make_config(bring_up=MANUAL),
     "tunnel-and-secondary-ips": make_config(
         bastion={"wireguard": WIREGUARD, "ssh_ipv6_cidrs": ["2001:db8:0:1::/64"]},
         loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]},
+        bring_up=MANUAL,
     ),
-    "workers-cozystack-off": make_config(nodes=WORKERS, cozystack={"enabled": False}, **PUBLIC_IPV4),
-    "workers": make_config(nodes=WORKERS),
+    "workers-cozystack-off": make_config(nodes=WORKERS, cozystack={"enabled": False}, bring_up=MANUAL, **PUBLIC_IPV4),
+    "workers": make_config(nodes=WORKERS, bring_up=MANUAL),
 }
 # Options whose next argument is a file the command reads, or writes.
 READS = ("--file", "-f", "--with-secrets")
@@ -40,7 +49,7 @@ def step(book, step_id: str):
 
 
 def test_apply_config_command_uses_the_nodes_patches_and_address():
-    config = default_config()
+    config = manual_config()
     command = apply_config_command(config, config.nodes[2])
     assert (
         "--config-patch @talos/talos-compute-3.yaml --config-patch @talos/cozystack.yaml "
@@ -73,7 +82,7 @@ def test_steps_in_order_with_stable_ids():
         "workers-cozystack-off": base + ["service-addresses"],
         "workers": base + cozystack + ["service-addresses"],
     }
-    assert [s.id for s in runbook(make_config(loadbalancer={"mode": "none"}), "out").steps] == base + cozystack
+    assert [s.id for s in runbook(manual_config(loadbalancer={"mode": "none"}), "out").steps] == base + cozystack
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -104,13 +113,13 @@ def test_every_file_the_runbook_reads_exists_by_then(name, synth):
 
 
 def test_runbook_for_the_default_warns_about_egress_and_metallb():
-    text = next_steps(default_config(), "cdktf.out/stacks/cozy-demo")
+    text = next_steps(manual_config(), "cdktf.out/stacks/cozy-demo")
     assert "cd cdktf.out/stacks/cozy-demo" in text
     assert "no WireGuard peer configured" in text
     assert "talosctl bootstrap" in text and "talosctl gen secrets -o secrets.yaml" in text
     assert "TSL001" in text
-    for node in default_config().nodes:
-        assert apply_config_command(default_config(), node) in text
+    for node in manual_config().nodes:
+        assert apply_config_command(manual_config(), node) in text
 
 
 def test_text_renders_every_step_and_command():
@@ -127,7 +136,7 @@ def test_text_renders_every_step_and_command():
 
 
 def test_cozystack_v0_install_waits_for_the_installers_pod():
-    v0 = make_config(node_defaults={"instance_type": "m8i.2xlarge"}, cozystack={"version": "v0.41.11"})
+    v0 = manual_config(node_defaults={"instance_type": "m8i.2xlarge"}, cozystack={"version": "v0.41.11"})
     install = [c.run for c in step(runbook(v0, "out"), "install-cozystack").commands]
     assert install == [
         "kubectl create ns cozy-system --dry-run=client --output yaml | kubectl apply -f -",
@@ -140,7 +149,7 @@ def test_cozystack_v0_install_waits_for_the_installers_pod():
 
 
 def test_cozystack_install_and_health():
-    book = runbook(default_config(), "out")
+    book = runbook(manual_config(), "out")
     install = [c.run for c in step(book, "install-cozystack").commands]
     assert install[0].startswith("helm upgrade --install cozystack oci://ghcr.io/cozystack/cozystack/cozy-installer "
                                  "--version 1.5.1")
@@ -184,7 +193,7 @@ def test_per_node_commands_are_grouped_by_node(monkeypatch):
         return f"talosctl upgrade -n {node.private_ip}" if node.role == "gateway" else None
 
     monkeypatch.setattr(runbook_module, "NODE_COMMANDS", (*runbook_module.NODE_COMMANDS, upgrade))
-    config = default_config()
+    config = manual_config()
     commands = step(runbook(config, "out"), "configure-talos").commands
     assert commands[0] == Command("talosctl gen secrets -o secrets.yaml")
     assert [(c.node, c.run.split()[1]) for c in commands[1:]] == [
@@ -204,20 +213,20 @@ def test_wireguard_key_before_apply_without_instance_refresh():
 
 def test_every_way_into_the_bastion():
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKg5tE2zUvNwy0FqY3d3aX7xQb2m1kq7Zp8s6yQm0fJb me@laptop"
-    open_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [key]})
+    open_ssh = manual_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [key]})
     commands = [c.run for c in step(runbook(open_ssh, "out"), "reach-bastion").commands]
     assert commands[0].startswith("BASTION=$(aws ec2 describe-instances")
     assert "ssh ec2-user@$(terraform output -raw bastion_ipv6)" in commands
     [connect] = [c for c in commands if "ec2-instance-connect send-ssh-public-key" in c]
     assert '--instance-id "$BASTION"' in connect and connect.endswith("ssh -6 ec2-user@$(terraform output -raw bastion_ipv6)")
     assert commands[-1] == 'aws ssm start-session --region eu-west-1 --target "$BASTION"'
-    closed = step(runbook(default_config(), "out"), "reach-bastion")
+    closed = step(runbook(manual_config(), "out"), "reach-bastion")
     assert [c.run.split()[:3] for c in closed.commands][1:] == [["aws", "ssm", "start-session"]]
     assert any("need bastion.ssh_ipv6_cidrs" in note for note in closed.notes)
 
 
 def test_each_node_is_watched_through_its_talos_api():
-    config = default_config()
+    config = manual_config()
     watch = step(runbook(config, "out"), "watch-nodes")
     for node in config.nodes:
         [api] = [c.run for c in watch.commands if c.node == node.name and "talosctl" in c.run]
@@ -226,14 +235,14 @@ def test_each_node_is_watched_through_its_talos_api():
 
 
 def test_upgrade_step_only_on_the_ami_method():
-    config = default_config()
+    config = manual_config()
     assert all(upgrade_command(config, node) is None for node in config.nodes)
     text = next_steps(config, "out")
     assert "talosctl upgrade" not in text and "get-console-output" in text
 
 
 def test_ami_runbook_upgrades_each_node_to_its_role_image_after_bootstrap():
-    config = make_config(
+    config = manual_config(
         talos={"install_method": "talos-ami"},
         nodes=[
             {"name": "gw", "private_ip": "10.10.0.20", "role": "gateway"},
@@ -255,12 +264,12 @@ def test_ami_runbook_upgrades_each_node_to_its_role_image_after_bootstrap():
 
 
 def test_ami_runbook_names_an_explicit_ami():
-    text = next_steps(make_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"}), "out")
+    text = next_steps(manual_config(talos={"install_method": "talos-ami", "ami_id": "ami-0123456789abcdef0"}), "out")
     assert "official Talos AMI (ami-0123456789abcdef0)" in text
 
 
 def test_steps_say_where_they_run():
-    book = runbook(default_config(), "out")
+    book = runbook(manual_config(), "out")
     where = {s.id: s.where for s in book.steps}
     assert {where[i] for i in ("deploy", "node-consoles", "copy-files", "reach-bastion")} == {"operator"}
     assert {where[i] for i in ("tools", "watch-nodes", "configure-talos", "bootstrap", "install-cozystack")} == {"bastion"}
@@ -269,7 +278,7 @@ def test_steps_say_where_they_run():
 
 
 def test_tools_are_pinned_to_the_nodes_talos_and_verified_twice():
-    config = default_config()
+    config = manual_config()
     tools = [c.run for c in step(runbook(config, "out"), "tools").commands]
     release = config.talos_release
     [talosctl] = [c for c in tools if "talosctl-linux-arm64" in c]
@@ -283,10 +292,10 @@ def test_tools_are_pinned_to_the_nodes_talos_and_verified_twice():
 
 
 def test_copy_files_bundles_the_stacks_folders():
-    commands = [c.run for c in step(runbook(default_config(), "out"), "copy-files").commands]
+    commands = [c.run for c in step(runbook(manual_config(), "out"), "copy-files").commands]
     assert commands[0].startswith("tar -czf cozy-demo-files.tar.gz talos cozystack && ")
-    with_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
-    with_key = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [SSH_KEY]})
+    with_ssh = manual_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
+    with_key = manual_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"], "ssh_public_keys": [SSH_KEY]})
     assert step(runbook(with_key, "out"), "copy-files").commands[-1].run == (
         "ssh -6 ec2-user@$(terraform output -raw bastion_ipv6) bash < cozy-demo-files.sh"
     )
@@ -295,7 +304,7 @@ def test_copy_files_bundles_the_stacks_folders():
 def test_copy_files_over_instance_connect_pushes_a_key_first():
     """No key in bastion.ssh_public_keys: ssh gets in only within a minute of a key push,
     for the $BASTION that reach-bastion (the step before) sets."""
-    with_ssh = make_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
+    with_ssh = manual_config(bastion={"ssh_ipv6_cidrs": ["2001:db8:1::/64"]})
     book = runbook(with_ssh, "out")
     ids = [s.id for s in book.steps]
     assert ids.index("reach-bastion") < ids.index("copy-files")
@@ -312,7 +321,7 @@ def test_copy_files_runs_in_the_stack_folder_and_unpacks_on_the_bastion(tmp_path
     for path in ("talos/talos-gateway-1.yaml", "cozystack/values.yaml"):
         (tmp_path / stack_dir / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / stack_dir / path).write_text(f"# {path}\n")
-    book = runbook(default_config(), stack_dir)
+    book = runbook(manual_config(), stack_dir)
     [cd, _apply] = [c.run for c in step(book, "deploy").commands]
     make_bundle = step(book, "copy-files").commands[0].run
     subprocess.run(["bash", "-ec", f"{cd} && {make_bundle}"], cwd=tmp_path, check=True)
@@ -325,7 +334,7 @@ def test_copy_files_runs_in_the_stack_folder_and_unpacks_on_the_bastion(tmp_path
 
 
 def test_copy_files_stops_when_a_folder_is_missing(tmp_path):
-    make_bundle = step(runbook(default_config(), "."), "copy-files").commands[0].run
+    make_bundle = step(runbook(manual_config(), "."), "copy-files").commands[0].run
     (tmp_path / "talos").mkdir()  # no cozystack/
     result = subprocess.run(["bash", "-c", make_bundle], cwd=tmp_path, capture_output=True)
     assert result.returncode != 0 and not (tmp_path / "cozy-demo-files.sh").exists()
@@ -336,7 +345,7 @@ def test_copy_files_stops_when_a_folder_is_missing(tmp_path):
     ({"version": "v0.41.11"}, "cozystack/configmap.yaml publishes the root tenant's ingress on them (expose-external-ips)"),
 ])  # fmt: skip
 def test_service_addresses_name_the_file_this_release_writes(cozystack, named):
-    config = make_config(
+    config = manual_config(
         node_defaults={"instance_type": "m8i.2xlarge"},
         cozystack=cozystack,
         loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.50"]},

@@ -13,6 +13,8 @@ def test_handoff_outputs(default_stack):
     assert set(outputs) == {
         "vpc_id", "subnet_id", "bastion_eni_id", "bastion_private_ipv4", "bastion_ipv6",
         "security_group_ids", "node_private_ips", "node_instance_ids", "talosctl_apply_config",
+        "cluster_status_parameter", "cluster_kubeconfig_parameter", "cluster_talosconfig_parameter",
+        "cluster_read_policy_arn",
     }  # fmt: skip
     assert outputs["bastion_private_ipv4"]["value"] == "10.10.0.100"
     assert outputs["bastion_eni_id"]["value"].startswith("${aws_network_interface.bastion_eni_")

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 
 import pytest
 
 from harness.offline import prepare_stack
 from talos_sandbox.config import default_config
+from talos_sandbox.documents.cluster_plan import PLACEHOLDER, cluster_parameters
 from talos_sandbox.facts.talos_amis import SIDERO_LABS_AMI_OWNER
 
 from ..conftest import PUBLIC_IPV4, make_config, require_terraform
+from talos_sandbox.terraform.user_data import user_data_text
 
 pytestmark = pytest.mark.terraform
 
@@ -90,7 +93,7 @@ def test_asg_and_launch_template(applied_default):
     data = version["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["NetworkInterfaces"][0]["DeviceIndex"] == 0
-    assert base64.b64decode(data["UserData"]).startswith(b"#!/bin/bash")
+    assert user_data_text(data["UserData"]).startswith("#!/bin/bash")
 
 
 def test_nodes_run_at_their_addresses_without_public_ipv4(applied_default):
@@ -275,3 +278,79 @@ def test_talos_ami_nodes_from_an_explicit_ami(new_moto, apply_stack):
         user_data = ec2.describe_instance_attribute(InstanceId=node["id"], Attribute="userData")
         assert "Value" not in user_data["UserData"]
     applied.assert_second_plan_empty()
+
+
+# --- The bring-up's parameters (cluster_parameters.py). The destroy test comes last: it
+# takes them away and applies them again, for whoever uses this stack afterwards.
+
+CLUSTER_PATH = "/cozy-demo/cluster"
+
+
+def cluster_parameters_in(applied) -> dict[str, dict]:
+    ssm = applied.client("ssm")
+    found = ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [CLUSTER_PATH]}])
+    return {p["Name"]: p for p in found["Parameters"]}
+
+
+def test_cluster_parameters_exist_encrypted_with_the_sandbox_key(applied_default):
+    expected = {p.name: p for p in cluster_parameters(default_config()).values()}
+    found = cluster_parameters_in(applied_default)
+    assert set(found) == set(expected)
+    assert {p["Type"] for p in found.values()} == {"SecureString"}
+    assert {name: p["Tier"] for name, p in found.items()} == {name: p.tier for name, p in expected.items()}
+    [key] = [values for address, values in applied_default.of_type("aws_kms_key").items() if ".cluster_" in address]
+    assert {p["KeyId"] for p in found.values()} == {key["arn"]}
+    assert key["enable_key_rotation"] is True
+    ssm = applied_default.client("ssm")
+    status = ssm.get_parameter(Name=f"{CLUSTER_PATH}/status", WithDecryption=True)["Parameter"]["Value"]
+    assert status == PLACEHOLDER, "Terraform writes the placeholder; the bastion the rest"
+
+
+def test_the_bastion_may_write_only_its_parameters_and_the_operator_only_read(applied_default):
+    iam, account = applied_default.client("iam"), applied_default.client("sts").get_caller_identity()["Account"]
+
+    def arn(name: str) -> str:
+        return f"arn:aws:ssm:eu-west-1:{account}:parameter{name}"
+
+    document = iam.get_role_policy(RoleName="cozy-demo-bastion", PolicyName="bastion")["PolicyDocument"]
+    statements = {s["Sid"]: s for s in (json.loads(document) if isinstance(document, str) else document)["Statement"]}
+    parameters = cluster_parameters(default_config())
+    assert sorted(statements["ReadTheCluster"]["Resource"]) == sorted(arn(p.name) for p in parameters.values())
+    assert sorted(statements["WriteTheCluster"]["Resource"]) == sorted(
+        arn(f"{CLUSTER_PATH}/{key}") for key in ("secrets", "talosconfig", "kubeconfig", "status")
+    )
+    assert statements["WriteTheCluster"]["Action"] == ["ssm:PutParameter"]
+    [key_arn] = statements["WithTheClusterKey"]["Resource"]
+    assert key_arn.startswith(f"arn:aws:kms:eu-west-1:{account}:key/")
+    [policy] = [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == "cozy-demo-cluster-read"]
+    version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+    document = version["Document"]
+    read = {s["Sid"]: s for s in (json.loads(document) if isinstance(document, str) else document)["Statement"]}
+    assert sorted(read["ReadTheCluster"]["Resource"]) == sorted(
+        arn(f"{CLUSTER_PATH}/{key}") for key in ("status", "talosconfig", "kubeconfig")
+    ), "never the secrets"
+    assert read["ReadTheCluster"]["Action"] == ["ssm:GetParameter"] and read["WithTheClusterKey"]["Action"] == ["kms:Decrypt"]
+
+
+def test_terraform_state_never_holds_what_the_bastion_wrote(applied_default):
+    secret = f"cluster-secrets-{secrets.token_hex(16)}"
+    applied_default.client("ssm").put_parameter(
+        Name=f"{CLUSTER_PATH}/secrets", Value=secret, Type="SecureString", KeyId="alias/cozy-demo-cluster",
+        Tier="Advanced", Overwrite=True,
+    )  # fmt: skip
+    terraform = applied_default.terraform
+    terraform.run("apply", "-refresh-only", "-auto-approve", "-no-color", "-input=false")
+    state = (terraform.workdir / "terraform.tfstate").read_text()
+    assert secret not in state
+    applied_default.assert_second_plan_empty()  # the bastion's value is no drift either
+
+
+def test_destroy_removes_the_cluster_parameters(applied_default):
+    terraform = applied_default.terraform
+    keys = [address for address in applied_default.of_type("aws_kms_key") if ".cluster_" in address]
+    targets = [f"-target={address}" for address in [*applied_default.of_type("aws_ssm_parameter"), *keys]]
+    terraform.run("destroy", *targets, "-auto-approve", "-no-color", "-input=false")
+    try:
+        assert cluster_parameters_in(applied_default) == {}
+    finally:
+        terraform.apply()

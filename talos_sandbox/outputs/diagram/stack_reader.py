@@ -9,12 +9,13 @@ Resources the picture has no place for (IAM, KMS, logs, schedules) are left out.
 
 from __future__ import annotations
 
-import base64
 import binascii
+import zlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ...terraform.user_data import user_data_text
 from .model import INTERNET, Box, Diagram, Group, Link, node_id, plain, reference
 
 _ROUTE_DESTINATIONS = ("destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id")
@@ -87,8 +88,8 @@ def _boot_script(launch_template: dict) -> str:
     if not isinstance(encoded, str) or "${" in encoded:
         return ""
     try:
-        return base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
+        return user_data_text(encoded)
+    except (binascii.Error, ValueError, OSError, EOFError, zlib.error):
         return ""
 
 

@@ -13,8 +13,6 @@ minutes.
 
 from __future__ import annotations
 
-import base64
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from constructs import Construct
 from .. import bindings as tf
 from ...config import RegistryCachesConfig, RegistryUpstream, WireguardConfig
 from ..policy_documents import statement
+from ..user_data import compressed_user_data
 from ...documents.render import TEMPLATES_DIR, render
 from .naming import AccountRef, name_tag
 from .registry_cache_storage import RegistryCacheStorage
@@ -44,11 +43,6 @@ REGISTRY_CACHE_DIR = "/var/lib/registry-cache"
 # The cluster unit's program, written onto the bastion as it is (not a template).
 CLUSTER_PROGRAM: Path = TEMPLATES_DIR / "bastion-cluster.py"
 
-
-def compressed_user_data(script: str) -> str:
-    """base64 of the gzip-compressed script: cloud-init decompresses it, and EC2's 16 KiB
-    limit applies to the compressed bytes. mtime 0 keeps the output byte-identical."""
-    return base64.b64encode(gzip.compress(script.encode(), compresslevel=9, mtime=0)).decode()
 
 
 def registry_cache_config(

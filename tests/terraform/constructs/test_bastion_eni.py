@@ -6,10 +6,11 @@ import base64
 import json
 
 from ...conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, resources_of
+from talos_sandbox.terraform.user_data import user_data_text
 
 
 def boot_script(stack: dict) -> str:
-    return base64.b64decode(only(stack, "aws_launch_template")["user_data"]).decode()
+    return user_data_text(only(stack, "aws_launch_template")["user_data"])
 
 
 def test_eni_is_static_with_ipv6_and_no_source_dest_check(default_stack):
@@ -59,7 +60,10 @@ def test_ami_comes_from_the_public_al2023_arm64_parameter(default_stack):
     assert parameter["name"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 
 
-CACHES_OFF = make_config(bastion={"registry_caches": {"enabled": False}})
+CACHES_OFF = make_config(bastion={"registry_caches": {"enabled": False}}, bring_up={"enabled": False})
+
+
+CLUSTER_STATEMENTS = {"ReadTheCluster", "WriteTheCluster", "WithTheClusterKey"}  # tests/terraform/constructs/test_cluster_parameters.py
 
 
 def bastion_statements(stack: dict) -> dict[str, dict]:
@@ -72,12 +76,12 @@ def test_role_has_session_manager_and_no_wildcards(synth):
     _, stack = synth(CACHES_OFF)
     attachment = only(stack, "aws_iam_role_policy_attachment")
     assert attachment["policy_arn"].endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore")
-    assert bastion_statements(stack) == {}, "without a WireGuard peer or caches the bastion needs no extra permission"
+    assert bastion_statements(stack) == {}, "without a WireGuard peer, caches or bring-up the bastion needs no extra permission"
 
 
 def test_registry_cache_permissions_are_scoped_to_the_volume_and_the_bastion(default_stack):
     statements = bastion_statements(default_stack)
-    assert set(statements) == {"FindTheRegistryCacheVolume", "AttachTheRegistryCacheVolume", "ToTheBastionOnly"}
+    assert set(statements) - CLUSTER_STATEMENTS == {"FindTheRegistryCacheVolume", "AttachTheRegistryCacheVolume", "ToTheBastionOnly"}
     assert statements["FindTheRegistryCacheVolume"]["Action"] == ["ec2:DescribeVolumes"]
     [volume] = resources_of(default_stack, "aws_ebs_volume")
     assert statements["AttachTheRegistryCacheVolume"]["Resource"] == [f"${{aws_ebs_volume.{volume}.arn}}"]
@@ -100,10 +104,10 @@ def test_registry_credentials_come_from_ssm_at_boot(synth):
 
 def test_boot_script_runs_one_cache_unit_per_upstream(default_stack):
     script = boot_script(default_stack)
-    assert len(script.encode()) < 16 * 1024, "EC2 user-data limit"
+    assert len(base64.b64decode(only(default_stack, "aws_launch_template")["user_data"])) < 16 * 1024, "EC2's limit"
     enable = next(line for line in script.splitlines() if line.strip().startswith("systemctl enable --now registry-cache@"))
     assert enable.split()[3:] == [f"registry-cache@{r}.service" for r in ("docker.io", "gcr.io", "ghcr.io", "quay.io", "registry.k8s.io")]
-    assert "After=network-online.target nftables.service" in script
+    assert "After=network-online.target talos-sandbox-nat.service" in script
     assert "Restart=on-failure" in script and "REGISTRY_PROXY_PASSWORD" not in script
     assert "--filters Name=tag:Name,Values=cozy-demo-registry-cache Name=availability-zone,Values=eu-west-1a" in script
     assert "releases/download/v3.1.1/registry_3.1.1_linux_arm64.tar.gz" in script

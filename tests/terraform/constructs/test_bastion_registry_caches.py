@@ -5,7 +5,6 @@ fill ourselves; a pull through the cache returns the image, and the cache keeps 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -25,6 +24,7 @@ from talos_sandbox.terraform.constructs.bastion_eni import REGISTRY_CACHE_DIR, r
 
 from ...conftest import make_config, only, require_tool
 from ...documents.test_render import heredoc
+from talos_sandbox.terraform.user_data import user_data_text
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 STARTUP_SECONDS = 20
@@ -122,7 +122,7 @@ def pull(url: str, repository: str, tag: str) -> tuple[str, bytes]:
 
 def test_boot_script_writes_the_configs_this_function_renders(default_stack):
     """The heredocs in the bastion's user-data are exactly registry_cache_config's output."""
-    script = base64.b64decode(only(default_stack, "aws_launch_template")["user_data"]).decode()
+    script = user_data_text(only(default_stack, "aws_launch_template")["user_data"])
     caches = default_config().bastion.registry_caches
     for registry, upstream in caches.active.items():
         expected = registry_cache_config(registry, upstream, caches.ttl_hours, "10.10.0.100", f"{REGISTRY_CACHE_DIR}/{registry}")
@@ -197,7 +197,7 @@ def test_upstream_credentials_become_the_units_environment(synth, tmp_path):
     bearer-token registries, as GHCR and Docker Hub are; v3 also does basic auth.)"""
     parameter = {"docker.io": {"port": 5050, "credentials_parameter": "/cozy-demo/docker-hub"}}
     _, stack = synth(make_config(bastion={"registry_caches": {"upstreams": parameter}}))
-    script = base64.b64decode(only(stack, "aws_launch_template")["user_data"]).decode()
+    script = user_data_text(only(stack, "aws_launch_template")["user_data"])
     env = credentials_env(script, "docker.io", "robot:pa:ss", tmp_path)
     assert env == {"REGISTRY_PROXY_USERNAME": "robot", "REGISTRY_PROXY_PASSWORD": "pa:ss"}
     assert "EnvironmentFile=-/etc/talos-sandbox/registry-caches/%i.env" in script
@@ -205,7 +205,7 @@ def test_upstream_credentials_become_the_units_environment(synth, tmp_path):
 
 def test_cache_unit_passes_systemd_analyze_verify(default_stack, tmp_path):
     analyze = require_tool("systemd-analyze", "systemd")
-    script = base64.b64decode(only(default_stack, "aws_launch_template")["user_data"]).decode()
+    script = user_data_text(only(default_stack, "aws_launch_template")["user_data"])
     # The release binary is not on this machine; verify checks that ExecStart exists.
     unit = heredoc(script, "UNIT").replace("ExecStart=/usr/local/bin/registry ", "ExecStart=/bin/true ")
     (tmp_path / "registry-cache@.service").write_text(unit)

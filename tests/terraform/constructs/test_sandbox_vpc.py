@@ -53,11 +53,11 @@ def test_default_security_group_has_no_rules(default_stack):
 def test_flow_logs_go_to_an_encrypted_log_group(default_stack):
     flow_log = only(default_stack, "aws_flow_log")
     log_group = only(default_stack, "aws_cloudwatch_log_group")
-    key = only(default_stack, "aws_kms_key")
+    [(key_name, key)] = [(n, k) for n, k in resources_of(default_stack, "aws_kms_key").items() if n.startswith("network_")]
     assert flow_log["traffic_type"] == "ALL"
     assert flow_log["log_destination"] == ref("aws_cloudwatch_log_group", default_stack, "arn")
     assert log_group["retention_in_days"] == 365
-    assert log_group["kms_key_id"] == ref("aws_kms_key", default_stack, "arn")
+    assert log_group["kms_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
     assert key["enable_key_rotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     logs = statements["CloudWatchLogsUsesForThisGroup"]
@@ -74,8 +74,9 @@ def test_flow_log_role_writes_only_its_log_group(default_stack):
 
 def test_flow_logs_can_be_turned_off(synth):
     _, stack = synth(make_config(network={"flow_logs": {"enabled": False}}))
-    for resource_type in ("aws_flow_log", "aws_cloudwatch_log_group", "aws_kms_key"):
+    for resource_type in ("aws_flow_log", "aws_cloudwatch_log_group"):
         assert resources_of(stack, resource_type) == {}
+    assert not [name for name in resources_of(stack, "aws_kms_key") if name.startswith("network_")]
 
 
 def test_s3_gateway_endpoint_on_the_route_table(default_stack):
