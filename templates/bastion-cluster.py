@@ -15,7 +15,9 @@ and converges, round after round, until the cluster is up, then keeps it so:
   bootstrapping  etcd on the first control plane, exactly once: the status parameter
                records it, and an "already bootstrapped" answer counts as done;
   kubernetes   the admin kubeconfig from Talos, then the API server's /readyz;
-  health       `talosctl health` with every node named;
+  health       `talosctl health` with every node named; with CozyStack's patches (no CNI
+               until CozyStack installs one, so the nodes stay NotReady) every node
+               registered with Kubernetes instead;
   ready        talosconfig and kubeconfig (pointing at the operator's port forward) in
                their SSM parameters.
 Progress is the status parameter (JSON: phase, per-node state, last error, time) and the
@@ -375,6 +377,25 @@ class Cluster:
         if result.returncode != 0:
             raise Failed(f"waiting for the Kubernetes API on {node['name']}: {reason(result)}")
         self.status.update(phase="health")
+        if self.plan["cni"] == "cozystack":
+            self._wait_registered()
+        else:
+            self._talos_health()
+        self.publish_credentials()
+        self.healthy = True
+
+    def _wait_registered(self) -> None:
+        """Without a CNI yet (CozyStack brings it) the nodes are NotReady: each must have registered."""
+        result = run([self.kubectl, "--kubeconfig", self.kubeconfig, "--request-timeout=10s", "get", "nodes",
+                      "--no-headers", "-o", "custom-columns=NAME:.metadata.name"])  # fmt: skip
+        if result.returncode != 0:
+            raise Failed(f"kubectl get nodes: {reason(result)}")
+        missing = sorted({n["name"] for n in self.plan["nodes"]} - set(result.stdout.split()))
+        if missing:
+            raise Failed(f"waiting for {', '.join(missing)} to register with Kubernetes")
+
+    def _talos_health(self) -> None:
+        node = self.bootstrap_node
         nodes = self.plan["nodes"]
         arguments = ["--control-plane-nodes", ",".join(n["ip"] for n in nodes if n["machine_type"] == "controlplane")]
         workers = [n["ip"] for n in nodes if n["machine_type"] == "worker"]
@@ -384,8 +405,6 @@ class Cluster:
         result = self.talos("health", *arguments, "--wait-timeout", f"{minutes}m", node=node, timeout=minutes * 60 + 60)
         if result.returncode != 0:
             raise Failed(f"talosctl health: {reason(result)}")
-        self.publish_credentials()
-        self.healthy = True
 
     def publish_credentials(self) -> None:
         """talosconfig as generated; the kubeconfig pointed at the operator's port forward."""

@@ -115,6 +115,10 @@ def cluster_plan(config: SandboxConfig) -> dict:
         },
         "nodes": nodes,
         "bootstrap_node": config.first_control_plane.name,
+        # CozyStack's patches leave the CNI to CozyStack: the nodes stay NotReady until it is
+        # installed, so `talosctl health` cannot pass before; the unit then checks that every
+        # node registered with Kubernetes instead.
+        "cni": "cozystack" if config.cozystack.enabled else "talos",
         "poll_seconds": config.bring_up.poll_seconds,
         "health_timeout_minutes": config.bring_up.health_timeout_minutes,
     }

@@ -299,7 +299,9 @@ def test_cluster_parameters_exist_encrypted_with_the_sandbox_key(applied_default
     assert {p["Type"] for p in found.values()} == {"SecureString"}
     assert {name: p["Tier"] for name, p in found.items()} == {name: p.tier for name, p in expected.items()}
     [key] = [values for address, values in applied_default.of_type("aws_kms_key").items() if ".cluster_" in address]
-    assert {p["KeyId"] for p in found.values()} == {key["arn"]}
+    assert {p["KeyId"] for p in found.values()} == {"alias/cozy-demo-cluster"}
+    [alias] = [a for a in applied_default.client("kms").list_aliases()["Aliases"] if a["AliasName"] == "alias/cozy-demo-cluster"]
+    assert alias["TargetKeyId"] == key["key_id"]
     assert key["enable_key_rotation"] is True
     ssm = applied_default.client("ssm")
     status = ssm.get_parameter(Name=f"{CLUSTER_PATH}/status", WithDecryption=True)["Parameter"]["Value"]

@@ -53,11 +53,14 @@ class ClusterParameters(Construct):
             policy=policy(account_administers_key(props.account.partition, props.account.account_id)),
             tags=name_tag(props.name, "cluster"),
         )
-        tf.KmsAlias(self, "alias", name=props.kms_alias, target_key_id=self.key.key_id)
+        alias = tf.KmsAlias(self, "alias", name=props.kms_alias, target_key_id=self.key.key_id)
         self.parameters: dict[str, tf.SsmParameter] = {}
         for key, parameter in props.parameters.items():
             common: dict[str, Any] = dict(
-                name=parameter.name, type="SecureString", tier=parameter.tier, key_id=self.key.arn,
+                name=parameter.name, type="SecureString", tier=parameter.tier,
+                # By alias, as the bastion writes them: SSM keeps the key id as given, and the
+                # key's ARN here would read as drift after every bastion write.
+                key_id=alias.name,
                 description=self._description(key),
             )  # fmt: skip
             if parameter.value is None:
