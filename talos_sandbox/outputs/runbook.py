@@ -113,16 +113,19 @@ def _key_before_apply(config: SandboxConfig) -> bool:
     return config.bastion.ipv4_egress == "wireguard" and config.bastion.wireguard.has_peer
 
 
+def _bastion_lookup(config: SandboxConfig) -> Command:
+    """$BASTION: the running instance on the bastion's static ENI (the ASG replaces it)."""
+    return Command(
+        f"BASTION=$(aws ec2 describe-instances --region {config.region} \\\n"
+        "  --filters Name=network-interface.network-interface-id,Values=$(terraform output -raw bastion_eni_id) "
+        "Name=instance-state-name,Values=running \\\n"
+        "  --query 'Reservations[0].Instances[0].InstanceId' --output text)"
+    )
+
+
 def _reach_bastion(config: SandboxConfig) -> Step:
     region = config.region
-    commands = [
-        Command(
-            f"BASTION=$(aws ec2 describe-instances --region {region} \\\n"
-            "  --filters Name=network-interface.network-interface-id,Values=$(terraform output -raw bastion_eni_id) "
-            "Name=instance-state-name,Values=running \\\n"
-            "  --query 'Reservations[0].Instances[0].InstanceId' --output text)"
-        )
-    ]
+    commands = [_bastion_lookup(config)]
     notes = ["The bastion has no public IPv4: SSH goes over IPv6 (the security group admits bastion.ssh_ipv6_cidrs)."]
     if config.bastion.ssh_ipv6_cidrs:
         if config.bastion.ssh_public_keys:
@@ -404,6 +407,44 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
     return Step("service-addresses", f"Service addresses ({addresses})", notes=tuple(notes), commands=commands, where=BASTION)
 
 
+# The local end of the dashboard's tunnel: above 1023, so no root is needed to listen.
+DASHBOARD_LOCAL_PORT = 8443
+
+
+def _dashboard(config: SandboxConfig) -> Step | None:
+    """CozyStack's dashboard in the operator's browser: Session Manager forwards a local port
+    through the bastion to the root ingress on the first load-balancer address, and the
+    browser sends the dashboard's name, which must point at the tunnel on this machine."""
+    if not config.cozystack.enabled or config.loadbalancer.mode != "eni-secondary-ips":
+        return None
+    address, host = config.loadbalancer.addresses[0], f"dashboard.{cozystack.root_host(config)}"
+    url = f"https://{host}:{DASHBOARD_LOCAL_PORT}/"
+    parameters = f'{{"host":["{address}"],"portNumber":["443"],"localPortNumber":["{DASHBOARD_LOCAL_PORT}"]}}'
+    token = "kubectl get secret -n tenant-root tenant-root -o go-template='{{ printf \"%s\\n\" (index .data \"token\" | base64decode) }}'"
+    return Step(
+        "dashboard",
+        f"Open CozyStack's dashboard ({host}) on your machine, through the bastion",
+        notes=(
+            "Needs the AWS CLI's Session Manager plugin here. The tunnel runs until you stop it (Ctrl-C): "
+            f"the bastion's agent forwards {DASHBOARD_LOCAL_PORT} to the root ingress at {address}:443, which "
+            "the nodes' security group admits from the VPC only.",
+            f"In a second terminal, the second command checks it. For your browser, map the name to the tunnel "
+            f"(add `127.0.0.1 {host}` to /etc/hosts), then open {url}.",
+            "The certificate is CozyStack's self-signed one (a private sandbox gets no Let's Encrypt "
+            "certificate): accept it in the browser.",
+            f"Log in with the root tenant's token, read where your kubeconfig is: {token}",
+        ),
+        commands=(
+            _bastion_lookup(config),
+            Command(
+                f"aws ssm start-session --region {config.region} --target \"$BASTION\" \\\n"
+                f"  --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{parameters}'"
+            ),
+            Command(f"curl -kfsS -o /dev/null --resolve {host}:{DASHBOARD_LOCAL_PORT}:127.0.0.1 {url} && echo 'the dashboard answers'"),
+        ),
+    )
+
+
 def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     egress = _ipv4_egress(config)
     steps = [egress, _deploy(stack_dir)] if _key_before_apply(config) else [_deploy(stack_dir), egress]
@@ -424,6 +465,9 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     service_addresses = _service_addresses(config)
     if service_addresses is not None:
         steps.append(service_addresses)
+    dashboard = _dashboard(config)
+    if dashboard is not None:
+        steps.append(dashboard)
     return Runbook(sandbox=config.name, region=config.region, stack_dir=stack_dir, steps=tuple(steps))
 
 

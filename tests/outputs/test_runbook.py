@@ -69,7 +69,7 @@ def test_steps_in_order_with_stable_ids():
     key_first = ["ipv4-egress", "deploy", *base[2:]]
     assert ids == {
         "default": base + cozystack + ["service-addresses"],
-        "tunnel-and-secondary-ips": key_first + cozystack + ["service-addresses"],
+        "tunnel-and-secondary-ips": key_first + cozystack + ["service-addresses", "dashboard"],
         "workers-cozystack-off": base + ["service-addresses"],
         "workers": base + cozystack + ["service-addresses"],
     }
