@@ -55,13 +55,14 @@ test: $(SYNCED) $(NODE_TOOLS) debian-packages
 
 # The policy gate: checkov on the synthesized JSON and on two plans made offline (moto):
 # the create plan, and the live plan made after applying the stack (what AWS computed),
-# for the default sandbox, for the example that turns every option on, and for the
-# talos-ami install method and an amd64 sandbox (in parallel: the applies mostly wait on
-# terraform's polling).
-GATE_STACKS := cozy-demo cozy-lab cozy-ami cozy-amd64
+# for the default sandbox, for the example that turns every option on, for the talos-ami
+# install method and for the two CozyStack-ready profiles, amd64 and arm64 (in parallel:
+# the applies mostly wait on terraform's polling).
+GATE_STACKS := cozy-demo cozy-lab cozy-ami cozystack-amd64 cozystack-arm64
 check: $(SYNCED)
 	$(VENV_PYTHON) -m talos_sandbox synth --out reports/gate --config examples/cozy-demo.yaml \
-		--config examples/public-ipv4-scheduled.yaml --config examples/talos-ami.yaml --config examples/amd64.yaml 2>/dev/null
+		--config examples/public-ipv4-scheduled.yaml --config examples/talos-ami.yaml \
+		--config examples/cozystack-amd64.yaml --config examples/cozystack-arm64.yaml 2>/dev/null
 	for stack in $(GATE_STACKS); do \
 		$(WITH_MIRROR) $(VENV_PYTHON) -m harness.plan reports/gate/stacks/$$stack reports/plans/$$stack.create-plan.json \
 			--live reports/plans/$$stack.live-plan.json & pids+=" $$!"; done; \

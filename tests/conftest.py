@@ -161,5 +161,10 @@ def only(stack: dict, resource_type: str) -> dict:
     return next(iter(found.values()))
 
 
+def registry_cache_volumes(stack: dict) -> dict[str, dict]:
+    """The bastion's registry caches' volume (the nodes' LINSTOR data volumes are aws_ebs_volume too)."""
+    return {key: volume for key, volume in resources_of(stack, "aws_ebs_volume").items() if key.startswith("registry-cache")}
+
+
 def data_of(stack: dict, data_type: str) -> dict[str, dict]:
     return stack.get("data", {}).get(data_type, {})

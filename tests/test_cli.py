@@ -118,7 +118,7 @@ def test_lint_strict_passes_a_clean_config(tmp_path, capsys):
         "clean",
         "bastion:\n  ipv4_egress: public_ipv4\n  private_ip: 10.10.1.10\n"
         "network:\n  bastion_subnet_cidr: 10.10.1.0/28\n"
-        "node_defaults:\n  instance_type: m7g.metal\n"
+        "node_defaults:\n  instance_type: m7g.metal\n  data_volume_gb: 256\n"
         "loadbalancer:\n  mode: eni-secondary-ips\n  addresses: [10.10.0.200]\n"
         f"talos:\n  boot_to_talos_sha256: {'ab' * 32}\n  images:\n"
         f"    gateway: ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos@sha256:{'cd' * 32}\n"
@@ -178,7 +178,7 @@ def test_lint_json_and_sarif_keep_the_exit_codes(capsys):
 def test_cost_json(capsys):
     assert main(["cost", "--format", "json"]) == 0
     [sandbox] = json.loads(capsys.readouterr().out)["sandboxes"]
-    assert sandbox["name"] == "cozy-demo" and sandbox["total"]["scheduled"] == 36.85
+    assert sandbox["name"] == "cozy-demo" and sandbox["total"]["scheduled"] == 51.2
 
 
 def test_diagram_formats_never_touch_cdktf_out(tmp_path, monkeypatch, capsys):

@@ -91,5 +91,7 @@ class SynthesizedStack:
             route_tables={subnet: tuple(found) for subnet, found in routes.items()},
             bastion_admits_icmp_from_internet=open_icmp,
             availability_zone=resources["aws_subnet"][_target(eni["subnet_id"])[1]]["availability_zone"],
-            registry_volume=next((v["tags"]["Name"] for v in resources.get("aws_ebs_volume", {}).values()), None),
+            # The registry caches' volume (RegistryCacheStorage); the nodes' LINSTOR data volumes are EBS volumes too.
+            registry_volume=next((v["tags"]["Name"] for k, v in resources.get("aws_ebs_volume", {}).items()
+                                  if k.startswith("registry-cache")), None),
         )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..facts.cozystack_requirements import SINGLE_DISK_DATA_GIB, SINGLE_DISK_EPHEMERAL_GIB, TALOS_SYSTEM_PARTITIONS_GIB
 from ..facts.instance_types import GRAVITON_FAMILIES, X86_FAMILIES, architecture_of
 from ..facts.limits import MAX_VOLUME_GB, MIN_ROOT_VOLUME_GB
 from .base import ConfigModel
@@ -40,12 +43,48 @@ RootVolumeGb = Annotated[
 ]
 
 
+DataVolumeGb = Annotated[
+    int,
+    Field(ge=1, le=MAX_VOLUME_GB, description="Size of each node's LINSTOR data volume (encrypted gp3) in GB."),
+]
+
+# The single-disk layout (no data volume): EPHEMERAL gets CozyStack's single-disk share of the
+# root, never less than this (room for the images CozyStack pulls, logs and etcd; our floor,
+# Talos' own minimum is 2 GiB), and the LINSTOR partition the rest, at least this much.
+MIN_SINGLE_DISK_EPHEMERAL_GIB = 20
+MIN_SINGLE_DISK_LINSTOR_GIB = 10
+
+
+@dataclass(frozen=True)
+class SingleDiskLayout:
+    """How one root volume is split when a node has no data volume (GiB)."""
+
+    ephemeral_gib: int
+    """EPHEMERAL's fixed size: the single-disk how-to's 70 of 470 GiB, scaled to the root."""
+    linstor_gib: int
+    """The least the LINSTOR partition gets (it takes the rest of the disk)."""
+
+
+def single_disk_layout(root_volume_gb: int) -> SingleDiskLayout | None:
+    """The split of a root volume of that size, or None when it leaves LINSTOR too little."""
+    share = SINGLE_DISK_EPHEMERAL_GIB / (SINGLE_DISK_EPHEMERAL_GIB + SINGLE_DISK_DATA_GIB)
+    ephemeral = max(MIN_SINGLE_DISK_EPHEMERAL_GIB, math.ceil(root_volume_gb * share))
+    linstor = root_volume_gb - TALOS_SYSTEM_PARTITIONS_GIB - ephemeral
+    return SingleDiskLayout(ephemeral, linstor) if linstor >= MIN_SINGLE_DISK_LINSTOR_GIB else None
+
+
 class NodeDefaults(ConfigModel):
     instance_type: str = Field(
         "t4g.medium",
         description="Instance type of nodes that name none; arm64 (Graviton) or amd64 (x86_64), the same for all nodes.",
     )
     root_volume_gb: RootVolumeGb = 50
+    data_volume_gb: DataVolumeGb | None = Field(
+        50,
+        description="Each node's LINSTOR data volume (encrypted gp3, attached as /dev/sdf) in GB; null: none, "
+        "and with CozyStack the root volume is split (CozyStack's single-disk layout). CozyStack documents "
+        "256 GB (lint TSL016).",
+    )
     assign_ipv6: bool = Field(False, description="Give each node an IPv6 address (off: IPv4 only, through the bastion).")
 
     @field_validator("instance_type")

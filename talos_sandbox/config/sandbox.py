@@ -28,7 +28,7 @@ from .bring_up import BringUpConfig
 from .cozystack import CozystackConfig
 from .loadbalancer import LoadBalancerConfig
 from .network import NetworkConfig
-from .nodes import NodeConfig, NodeDefaults
+from .nodes import MIN_SINGLE_DISK_LINSTOR_GIB, NodeConfig, NodeDefaults, SingleDiskLayout, single_disk_layout
 from .schedule import ScheduleConfig
 from .talos import TalosConfig
 
@@ -157,6 +157,15 @@ class SandboxConfig(ConfigModel):
                         f"{size} GB is smaller than the official Talos AMI's {TALOS_AMI_SNAPSHOT_GB} GiB root "
                         "snapshot (install_method talos-ami); EC2 cannot launch it on less",
                     )
+        if self.node_defaults.data_volume_gb is None and self.cozystack.enabled:
+            for field, size in self._root_volume_fields():
+                if single_disk_layout(size) is None:
+                    raise field_error(
+                        field,
+                        f"{size} GB is too small for CozyStack's single-disk layout (node_defaults.data_volume_gb "
+                        f"is null): after Talos' partitions and EPHEMERAL it leaves LINSTOR less than "
+                        f"{MIN_SINGLE_DISK_LINSTOR_GIB} GiB; grow the root volume or set a data volume",
+                    )
         if not any(node.machine_type == "controlplane" for node in self.nodes):
             raise field_error(
                 "nodes",
@@ -210,6 +219,17 @@ class SandboxConfig(ConfigModel):
 
     def node_root_volume_gb(self, node: NodeConfig) -> int:
         return node.root_volume_gb or self.node_defaults.root_volume_gb
+
+    @property
+    def data_volume_gb(self) -> int | None:
+        """Every node's LINSTOR data volume, or None (no volume)."""
+        return self.node_defaults.data_volume_gb
+
+    def node_single_disk_layout(self, node: NodeConfig) -> SingleDiskLayout | None:
+        """How the node's root is split for LINSTOR: only with CozyStack and no data volume."""
+        if self.data_volume_gb is not None or not self.cozystack.enabled:
+            return None
+        return single_disk_layout(self.node_root_volume_gb(node))
 
     @property
     def talos_ami_name(self) -> str | None:

@@ -22,6 +22,14 @@ HELM_VALUES_FILE = f"{INSTALL_DIR}/values.yaml"
 PACKAGE_FILE = f"{INSTALL_DIR}/platform-package.yaml"
 # The services CozyStack's minimal ConfigMap exposes through the root tenant's ingress.
 EXPOSED_SERVICES = ("dashboard", "api")
+# The ClusterIssuer v1's services get their certificates from (Package
+# publishing.certificates.issuerName). CozyStack defaults to letsencrypt-prod with HTTP-01,
+# which needs port 80 reachable from the internet: never in this sandbox. Its issuers
+# chart also ships this self-signed one (cozystack/cozystack v1.3.5-v1.6.2:
+# packages/system/cert-manager-issuers/templates/cluster-issuers.yaml), which works on
+# any name. v0 has no such setting (its dashboard Ingress names letsencrypt-prod): the
+# ingress then serves its default self-signed certificate, which works the same way.
+CERTIFICATE_ISSUER = "selfsigned-cluster-issuer"
 
 
 def installer_url(version: str) -> str:
@@ -38,7 +46,15 @@ def external_ips(config: SandboxConfig) -> tuple[str, ...]:
 
 def root_host(config: SandboxConfig) -> str:
     """The configured domain, else CozyStack's suggestion for an address without one:
-    nip.io in dash notation, on the first load-balancer address or the first control plane."""
+    nip.io in dash notation, on the first load-balancer address or the first control plane.
+
+    Why nip.io on the ingress' own address: `dashboard.<host>` then resolves to that address
+    through public DNS from anywhere in the VPC (the bastion, the nodes, pods), with no DNS
+    zone to run, and the self-signed issuer (CERTIFICATE_ISSUER) certifies any name. On the
+    operator's machine the name must point at the Session Manager tunnel instead: the
+    runbook's `dashboard` step maps it to 127.0.0.1. A name of your own (`root_host`)
+    needs the same two answers from your DNS.
+    """
     if config.cozystack.root_host:
         return config.cozystack.root_host
     addresses = config.loadbalancer.addresses or (config.first_control_plane.private_ip,)
@@ -99,6 +115,7 @@ def platform_package(config: SandboxConfig) -> str:
         api_server_endpoint=config.control_plane_endpoint,
         exposed_services=EXPOSED_SERVICES,
         external_ips=external_ips(config),
+        issuer=CERTIFICATE_ISSUER,
         cluster_domain=cozystack.cluster_domain,
         pod_cidr=str(cozystack.pod_cidr),
         pod_gateway=str(cozystack.pod_gateway),

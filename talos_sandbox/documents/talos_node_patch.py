@@ -5,7 +5,8 @@ bastion's registry caches as mirrors.
 Talos v1.11 gets one v1alpha1 document. v1.12 and later get the multi-document form
 (talos_minors.py says why): a v1alpha1 document for what that schema still holds
 (`machine.install`), then HostnameConfig, LinkAliasConfig + LinkConfig,
-ResolverConfig, TimeSyncConfig and one RegistryMirrorConfig per cached registry.
+ResolverConfig, TimeSyncConfig and one RegistryMirrorConfig per cached registry. The
+node's volume documents (talos_storage.py) follow in every minor.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from ..config import NodeConfig, SandboxConfig
 from .render import render
 from .talos_minors import multidoc
+from .talos_storage import storage_documents
 
 # EC2's time source, link-local on every Nitro instance (Amazon Time Sync Service).
 AMAZON_TIME_SYNC = "169.254.169.123"
@@ -84,4 +86,7 @@ def render_node_patch(values: NodePatchValues, talos_minor: str) -> str:
 
 
 def node_patch(config: SandboxConfig, node: NodeConfig, talos_minor: str) -> str:
-    return render_node_patch(node_patch_values(config, node), talos_minor)
+    """The node's patch, then its volume documents (talos_storage.py), the same in every minor."""
+    patch = render_node_patch(node_patch_values(config, node), talos_minor)
+    storage = storage_documents(config, node)
+    return f"{patch.rstrip()}\n---\n{storage}" if storage else patch

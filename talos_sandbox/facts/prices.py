@@ -7,7 +7,16 @@ on the machine that built this (no network), so treat them as an estimate and pa
 here is reported, never guessed.
 
 Graviton prices are linear in size within a family, so each family lists its `large`
-price and the sizes are derived from it (t4g lists every size).
+price and the sizes are derived from it (t4g lists every size). m7g was checked against
+AWS's Price List (us-east-1, publication of 2026-09-25: m7g.2xlarge $0.3264, as the
+table derives).
+
+amd64 (x86_64) prices are **unverified**: no AWS price list was readable here for M8i,
+the family the amd64 CozyStack profile uses. The us-east-1 figure is a public
+repository's instance catalog (m8i.large $0.1008, the same as M7i's, which third-party
+tables disagree with by up to 5 %); eu-west-1 scales it by m7g's eu-west-1/us-east-1
+ratio. `cost` names every unverified price it used; a --prices file that sets the type
+replaces the figure and the warning.
 """
 
 from __future__ import annotations
@@ -35,15 +44,25 @@ _LARGE_HOURLY = {
     },
 }  # fmt: skip
 
+# Unverified: USD per hour of the `large` size (see above), per region.
+_UNVERIFIED_LARGE_HOURLY = {
+    "us-east-1": {"m8i": 0.1008},
+    "eu-west-1": {"m8i": round(0.1008 * 0.0912 / 0.0816, 4)},
+}
+UNVERIFIED_SOURCE = (
+    "an estimate: a public repository's instance catalog for us-east-1 (eu-west-1 scaled by m7g's "
+    "regional ratio), not AWS's price list"
+)
+
 _REGION_SERVICES = {
     "us-east-1": {"gp3_gb_month": 0.08, "logs_ingest_gb": 0.50, "logs_storage_gb_month": 0.03},
     "eu-west-1": {"gp3_gb_month": 0.088, "logs_ingest_gb": 0.57, "logs_storage_gb_month": 0.03},
 }
 
 
-def _instance_prices(region: str) -> dict[str, float]:
+def _instance_prices(region: str, table: dict[str, dict[str, float]]) -> dict[str, float]:
     prices = {}
-    for family, large in _LARGE_HOURLY[region].items():
+    for family, large in table[region].items():
         factors = _T4G_SIZE_FACTORS if family == "t4g" else _SIZE_FACTORS
         for size, factor in factors.items():
             prices[f"{family}.{size}"] = round(large * factor, 5)
@@ -58,7 +77,10 @@ def embedded_table() -> dict:
         "assumptions": {"flow_logs_gb_per_month": 1.0},
         "regions": {
             region: {
-                "instance_hourly": _instance_prices(region),
+                "instance_hourly": {**_instance_prices(region, _LARGE_HOURLY),
+                                    **_instance_prices(region, _UNVERIFIED_LARGE_HOURLY)},
+                "unverified": {instance_type: UNVERIFIED_SOURCE
+                               for instance_type in _instance_prices(region, _UNVERIFIED_LARGE_HOURLY)},
                 **services,
                 "public_ipv4_hourly": 0.005,
                 "kms_key_month": 1.0,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..config import SandboxConfig
 from ..documents.cluster_plan import OPERATOR_API_SERVER, cluster_parameters
-from .runbook_model import Command, Step, find_bastion
+from .runbook_model import Command, Step, find_bastion, port_forward
 
 TALOS_API_PORT = 50000
 KUBERNETES_API_PORT = 6443
@@ -21,15 +21,6 @@ def read_parameter(config: SandboxConfig, key: str, into: str | None = None) -> 
         "--query Parameter.Value --output text"
     )
     return f"(umask 077; {read} > {into})" if into else read
-
-
-def port_forward(config: SandboxConfig, port: int) -> Command:
-    host = config.first_control_plane.private_ip
-    return Command(
-        f"aws ssm start-session --region {config.region} --target \"$BASTION\" \\\n"
-        "  --document-name AWS-StartPortForwardingSessionToRemoteHost \\\n"
-        f"  --parameters host={host},portNumber={port},localPortNumber={port}"
-    )
 
 
 def _watch(config: SandboxConfig) -> Step:
@@ -76,7 +67,7 @@ def _reach_api(config: SandboxConfig) -> Step:
         ),
         commands=(
             find_bastion(config),
-            port_forward(config, KUBERNETES_API_PORT),
+            port_forward(config, str(first), KUBERNETES_API_PORT, KUBERNETES_API_PORT),
             Command("KUBECONFIG=$PWD/kubeconfig kubectl get nodes -o wide"),
             Command(f"talosctl --talosconfig talosconfig -e 127.0.0.1 -n {first} version  # with {TALOS_API_PORT} forwarded"),
         ),

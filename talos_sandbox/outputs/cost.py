@@ -1,7 +1,8 @@
 """Monthly cost estimate of a sandbox, for its schedule and for always-on.
 
 Counts what the sandbox is billed for: instance hours, EBS gp3 GB-months (billed while
-stopped too; the registry caches' volume on a line of its own), public IPv4 hours (the Elastic IP, billed whether or not it is attached),
+stopped too; the registry caches' volume and the nodes' LINSTOR data volumes on lines of
+their own), public IPv4 hours (the Elastic IP, billed whether or not it is attached),
 flow-log ingestion and storage, and the flow logs' KMS key. Free parts (ENI, S3 gateway
 endpoint, Session Manager, a few scheduler calls) and data transfer are not counted.
 """
@@ -36,6 +37,8 @@ class RegionPrices(_Strict):
     kms_key_month: float = Field(ge=0)
     # Optional in a --prices file written before the bring-up had parameters.
     ssm_advanced_parameter_month: float = Field(SSM_ADVANCED_PARAMETER_MONTH, ge=0)
+    unverified: dict[str, str] = {}
+    """Instance type -> why its price is only an estimate (a --prices file that sets it clears it)."""
 
 
 class Assumptions(_Strict):
@@ -85,11 +88,21 @@ def load_prices(path: str | Path | None) -> PriceTable:
         if not isinstance(override, dict):
             raise SandboxError(f"{path}: the top level must be a mapping")
         table = _merge(table, override)
+        _clear_unverified(table, override)
     try:
         return PriceTable.model_validate(table)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
         raise SandboxError(f"{path}: invalid price table: {problems}") from None
+
+
+def _clear_unverified(table: dict, override: dict) -> None:
+    """A price the file sets is the file's, no longer the embedded estimate."""
+    for region, prices in (override.get("regions") or {}).items():
+        given = prices.get("instance_hourly") if isinstance(prices, dict) else None
+        unverified = table["regions"].get(region, {}).get("unverified")
+        if isinstance(given, dict) and isinstance(unverified, dict):
+            table["regions"][region]["unverified"] = {k: v for k, v in unverified.items() if k not in given}
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -138,6 +151,11 @@ def estimate(config: SandboxConfig, table: PriceTable) -> CostEstimate:
         instance(f"node {node.name}", config.node_instance_type(node), node_hours)
     volume_gb = config.bastion.root_volume_gb + sum(config.node_root_volume_gb(node) for node in config.nodes)
     fixed("EBS gp3", f"{volume_gb} GB-month", volume_gb * prices.gp3_gb_month)
+    if config.data_volume_gb is not None:
+        # Its own line: the LINSTOR volumes are the largest storage item and are sized on their own.
+        data_gb = config.data_volume_gb * len(config.nodes)
+        fixed("EBS gp3 (LINSTOR data)", f"{len(config.nodes)} x {config.data_volume_gb} GB-month",
+              data_gb * prices.gp3_gb_month)  # fmt: skip
     caches = config.bastion.registry_caches
     if caches.active:
         # Its own line: it is billed whether or not the bastion runs, and users turn it off.
@@ -156,11 +174,18 @@ def estimate(config: SandboxConfig, table: PriceTable) -> CostEstimate:
         advanced = sum(1 for p in cluster_parameters(config).values() if p.tier == "Advanced")
         fixed("KMS key (cluster parameters)", "1 key", prices.kms_key_month)
         fixed("SSM advanced parameters", f"{advanced} parameters", advanced * prices.ssm_advanced_parameter_month)
-    notes = ()
+    notes: tuple[str, ...] = ()
+    used = sorted({config.bastion.instance_type, *(config.node_instance_type(node) for node in config.nodes)})
+    for instance_type in (t for t in used if t in prices.unverified):
+        notes += (
+            f"{instance_type} at ${prices.instance_hourly[instance_type]}/h in {config.region} is unverified "
+            f"({prices.unverified[instance_type]}); pass --prices with regions.{config.region}.instance_hourly."
+            f"{instance_type} set to the rate you pay.",
+        )
     # The official AMIs are shared publicly with no product code (siderolabs/talos:
     # hack/cloud-image-uploader/aws.go), so EC2 bills them like any instance.
     if config.talos.install_method == "talos-ami":
-        notes = (
+        notes += (
             "install method talos-ami: the same instances and volumes as boot-to-talos, so the same "
             "cost. The official Talos AMI carries no software charge, and skipping the Amazon Linux first "
             "boot saves only minutes, which monthly hours do not show.",
@@ -215,4 +240,5 @@ def estimate_record(estimate: CostEstimate) -> dict:
             for line in estimate.lines
         ],
         "total": {"scheduled": round(scheduled, 2), "always_on": round(always_on, 2)},
+        "notes": list(estimate.notes),
     }

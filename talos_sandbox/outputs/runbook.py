@@ -19,7 +19,7 @@ from ..documents.tool_downloads import INSTALL_DIR, verified_install
 from ..facts.architectures import BASTION_ARCH
 from ..facts.releases import COZY_INSTALLER_CHART, HELM
 from .bring_up_runbook import bring_up_steps, read_parameter
-from .runbook_model import BASTION, OPERATOR, Command, Runbook, Step, find_bastion
+from .runbook_model import BASTION, OPERATOR, Command, Runbook, Step, find_bastion, port_forward
 
 TALOSCONFIG_FILE = "talosconfig"
 KUBECONFIG_FILE = "kubeconfig"
@@ -362,6 +362,40 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
     return Step("service-addresses", f"Service addresses ({addresses})", notes=tuple(notes), commands=commands, where=BASTION)
 
 
+# The local end of the dashboard's tunnel: above 1023, so no root is needed to listen.
+DASHBOARD_LOCAL_PORT = 8443
+
+
+def _dashboard(config: SandboxConfig) -> Step | None:
+    """CozyStack's dashboard in the operator's browser: Session Manager forwards a local port
+    through the bastion to the root ingress on the first load-balancer address, and the
+    browser sends the dashboard's name, which must point at the tunnel on this machine."""
+    if not config.cozystack.enabled or config.loadbalancer.mode != "eni-secondary-ips":
+        return None
+    address, host = config.loadbalancer.addresses[0], f"dashboard.{cozystack.root_host(config)}"
+    url = f"https://{host}:{DASHBOARD_LOCAL_PORT}/"
+    token = "kubectl get secret -n tenant-root tenant-root -o go-template='{{ printf \"%s\\n\" (index .data \"token\" | base64decode) }}'"
+    return Step(
+        "dashboard",
+        f"Open CozyStack's dashboard ({host}) on your machine, through the bastion",
+        notes=(
+            "Needs the AWS CLI's Session Manager plugin here. The tunnel runs until you stop it (Ctrl-C): "
+            f"the bastion's agent forwards {DASHBOARD_LOCAL_PORT} to the root ingress at {address}:443, which "
+            "the nodes' security group admits from the VPC only.",
+            f"In a second terminal, the second command checks it. For your browser, map the name to the tunnel "
+            f"(add `127.0.0.1 {host}` to /etc/hosts), then open {url}.",
+            "The certificate is CozyStack's self-signed one (a private sandbox gets no Let's Encrypt "
+            "certificate): accept it in the browser.",
+            f"Log in with the root tenant's token, read where your kubeconfig is: {token}",
+        ),
+        commands=(
+            find_bastion(config),
+            port_forward(config, str(address), 443, DASHBOARD_LOCAL_PORT),
+            Command(f"curl -kfsS -o /dev/null --resolve {host}:{DASHBOARD_LOCAL_PORT}:127.0.0.1 {url} && echo 'the dashboard answers'"),
+        ),
+    )
+
+
 def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     egress = _ipv4_egress(config)
     steps = [egress, _deploy(stack_dir)] if _key_before_apply(config) else [_deploy(stack_dir), egress]
@@ -389,6 +423,9 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     if config.bring_up.enabled:
         later = [_from_your_machine(step) for step in later]
     steps += later
+    dashboard = _dashboard(config)
+    if dashboard is not None:
+        steps.append(dashboard)
     return Runbook(sandbox=config.name, region=config.region, stack_dir=stack_dir, steps=tuple(steps))
 
 

@@ -52,3 +52,12 @@ def find_bastion(config: SandboxConfig) -> Command:
         "Name=instance-state-name,Values=running \\\n"
         "  --query 'Reservations[0].Instances[0].InstanceId' --output text)"
     )
+
+
+def port_forward(config: SandboxConfig, host: str, port: int, local_port: int) -> Command:
+    """A Session Manager tunnel from `local_port` here to host:port, through the bastion ($BASTION)."""
+    return Command(
+        f"aws ssm start-session --region {config.region} --target \"$BASTION\" \\\n"
+        "  --document-name AWS-StartPortForwardingSessionToRemoteHost \\\n"
+        f"  --parameters host={host},portNumber={port},localPortNumber={local_port}"
+    )

@@ -44,7 +44,8 @@ def stack_readme(config: SandboxConfig, stack: dict) -> str:
                     f"{node.role}, {node.machine_type}",
                     node.private_ip,
                     config.node_instance_type(node),
-                    f"{config.node_root_volume_gb(node)} GB gp3",
+                    f"{config.node_root_volume_gb(node)} GB gp3"
+                    + (f" + {config.data_volume_gb} GB LINSTOR data" if config.data_volume_gb else ""),
                     f"`{config.node_image(node)}`",
                 )
             ]

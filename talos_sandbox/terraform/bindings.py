@@ -124,3 +124,4 @@ from cdktf_cdktf_provider_aws.vpc import Vpc  # noqa: F401
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint  # noqa: F401
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule  # noqa: F401
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule  # noqa: F401
+from cdktf_cdktf_provider_aws.volume_attachment import VolumeAttachment  # noqa: F401

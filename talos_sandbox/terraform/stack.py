@@ -10,6 +10,7 @@ from ..documents.cluster_plan import cluster_parameters, cluster_plan_json, kms_
 from ..documents.cozystack import install_files
 from ..documents.talos_commands import apply_config_command, upgrade_command
 from ..documents.talos_patches import talos_patches
+from ..documents.talos_storage import DATA_VOLUME_DEVICE
 from ..facts.architectures import ARCHITECTURES, BASTION_ARCH
 from ..facts.talos_amis import SIDERO_LABS_AMI_OWNER
 from .constructs.bastion_eni import BastionEni, BastionEniProps
@@ -21,6 +22,10 @@ from .constructs.sandbox_security_groups import SandboxSecurityGroups, SandboxSe
 from .constructs.sandbox_vpc import SandboxVpc, SandboxVpcProps
 from .constructs.service_role import ServiceRole, ServiceRoleProps
 from .constructs.talos_node import TalosNode, TalosNodeProps
+
+# The root ingress' ports on the load-balancer addresses (CozyStack's root-ingress-controller
+# serves 80 and 443; MetalLB services of your own may use more: add rules for them).
+SERVICE_PORTS = (80, 443)
 
 
 
@@ -74,6 +79,7 @@ class SandboxStack(tf.TerraformStack):
                 nat_udp_ports=config.bastion.nat_udp_ports,
                 wireguard_port=wireguard.peer_port if config.bastion.ipv4_egress == "wireguard" else None,
                 registry_cache_ports=tuple(u.port for u in caches.active.values()),
+                service_ports=SERVICE_PORTS if config.loadbalancer.mode == "eni-secondary-ips" else (),
             ),
         )
         cache_storage = (
@@ -170,6 +176,9 @@ class SandboxStack(tf.TerraformStack):
                     install_method=config.talos.install_method,
                     replace_triggered_by=(install_method_holder,),
                     depends_on=(nat_route,),
+                    availability_zone=config.availability_zone,
+                    data_volume_gb=config.data_volume_gb,
+                    data_volume_device=DATA_VOLUME_DEVICE,
                 ),
             )
 

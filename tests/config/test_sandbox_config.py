@@ -437,3 +437,27 @@ def test_a_cluster_of_workers_only_is_refused():
     """Nothing would bootstrap etcd or serve the API: the runbook's bootstrap and health would fail."""
     with pytest.raises(SandboxError, match="nodes: no node has machine_type controlplane"):
         parse_config({"nodes": [{"name": "w1", "private_ip": "10.10.0.10", "machine_type": "worker"}]})
+
+
+def test_data_volume_defaults_to_50_gb_and_may_be_none():
+    assert default_config().data_volume_gb == 50
+    config = parse_config(with_nodes(NODE, node_defaults={"data_volume_gb": None}))
+    assert config.data_volume_gb is None and config.node_single_disk_layout(config.nodes[0]) is not None
+    assert parse_config(with_nodes(NODE, node_defaults={"data_volume_gb": 256})).data_volume_gb == 256
+
+
+@pytest.mark.parametrize("size", [0, -1, 16385, "big"])
+def test_rejects_a_data_volume_of_no_size_or_beyond_gp3(size):
+    assert "node_defaults.data_volume_gb" in rejected(with_nodes(NODE, node_defaults={"data_volume_gb": size}))
+
+
+def test_single_disk_layout_needs_room_for_linstor_on_every_root():
+    no_volume = {"data_volume_gb": None}
+    message = rejected(with_nodes(NODE, node_defaults={**no_volume, "root_volume_gb": 32}))
+    assert "node_defaults.root_volume_gb: 32 GB is too small for CozyStack's single-disk layout" in message
+    message = rejected(with_nodes({**NODE, "root_volume_gb": 20}, node_defaults=no_volume))
+    assert "nodes[0].root_volume_gb: 20 GB is too small" in message
+    assert parse_config(with_nodes(NODE, node_defaults={**no_volume, "root_volume_gb": 33}))
+    # Without CozyStack nothing is split, and with a data volume the root stays whole.
+    assert parse_config(with_nodes(NODE, node_defaults={**no_volume, "root_volume_gb": 20}, cozystack={"enabled": False}))
+    assert parse_config(with_nodes(NODE, node_defaults={"root_volume_gb": 20}))

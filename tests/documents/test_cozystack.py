@@ -89,6 +89,8 @@ def test_v1_platform_package_carries_this_network():
     values = package["spec"]["components"]["platform"]["values"]
     assert values["publishing"]["host"] == "10-10-0-200.nip.io"
     assert values["publishing"]["externalIPs"] == ["10.10.0.200"]
+    # Let's Encrypt cannot reach a private sandbox: CozyStack's bundled self-signed issuer.
+    assert values["publishing"]["certificates"] == {"issuerName": "selfsigned-cluster-issuer"}
     assert values["publishing"]["apiServerEndpoint"] == "https://10.10.0.101:6443"
     assert values["networking"] == {"clusterDomain": "cozy.local", "podCIDR": "10.244.0.0/16",
                                     "podGateway": "10.244.0.1", "serviceCIDR": "10.96.0.0/16",

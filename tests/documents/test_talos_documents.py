@@ -41,6 +41,7 @@ CONFIGS = {
         ],
     ),
     "cozystack-off": make_config(cozystack={"enabled": False}),
+    "single-disk": make_config(node_defaults={"instance_type": "t4g.medium", "root_volume_gb": 470, "data_volume_gb": None}),
     "own-ranges": make_config(
         network={"vpc_cidr": "172.20.0.0/16", "subnet_cidr": "172.20.8.0/22"},
         bastion={"private_ip": "172.20.8.10", "wireguard": WIREGUARD},
@@ -60,6 +61,7 @@ DROPPED_FROM_V1ALPHA1 = (
     ("machine", "features", "stableHostname"),
     ("cluster", "apiServer", "disablePodSecurityPolicy"),
 )
+VOLUME_KINDS = ("VolumeConfig", "RawVolumeConfig")  # talos_storage.py, every minor
 SINGLE_KINDS = ("HostnameConfig", "LinkAliasConfig", "LinkConfig", "ResolverConfig", "TimeSyncConfig")
 
 
@@ -135,7 +137,7 @@ def test_multidoc_node_patch_says_what_v1_11_says(name, minor):
             registry: ([{"url": f"http://{config.bastion.private_ip}:{upstream.port}"}], False)
             for registry, upstream in caches.active.items()
         }
-        assert set(documents) <= {"v1alpha1", *SINGLE_KINDS, "RegistryMirrorConfig"}
+        assert set(documents) <= {"v1alpha1", *SINGLE_KINDS, "RegistryMirrorConfig", *VOLUME_KINDS}
 
 
 def test_registry_caches_off_means_no_mirror_documents():
@@ -145,11 +147,11 @@ def test_registry_caches_off_means_no_mirror_documents():
             assert "RegistryMirrorConfig" not in by_kind(text)
 
 
-def test_v1_11_form_is_single_document():
-    config = CONFIGS["default"]
-    for text in talos_patches(config, "v1.11").values():
-        [document] = load_documents(text)
-        assert "kind" not in document
+def test_v1_11_form_is_one_machine_document_then_the_volumes():
+    for config in (CONFIGS["default"], CONFIGS["single-disk"]):
+        for text in talos_patches(config, "v1.11").values():
+            [document, *volumes] = load_documents(text)
+            assert "kind" not in document and {volume["kind"] for volume in volumes} <= set(VOLUME_KINDS)
 
 
 def test_cozystack_patches_keep_every_setting_in_every_minor():

@@ -15,6 +15,11 @@ from ..conftest import make_config, with_talos_version
 from ..terraform.constructs.test_talos_node import AMI_LOOKUP, CONFIGS
 
 
+def machine_document(stack_dir, node) -> dict:
+    """The patch's v1alpha1 document; the node's volume documents follow it (test_talos_storage.py)."""
+    return next(yaml.safe_load_all((stack_dir / "talos" / f"{node.name}.yaml").read_text()))
+
+
 @pytest.fixture(params=sorted(CONFIGS))
 def synthesized(request, synth):
     config = with_talos_version(CONFIGS[request.param], "v1.11.6")
@@ -27,7 +32,7 @@ def test_machine_patch_per_node(synthesized):
     patches = {path.name for path in (stack_dir / "talos").iterdir()}
     assert patches >= {f"{node.name}.yaml" for node in config.nodes}  # CozyStack's: test_talos_patches.py
     for node in config.nodes:
-        patch = yaml.safe_load((stack_dir / "talos" / f"{node.name}.yaml").read_text())
+        patch = machine_document(stack_dir, node)
         machine = patch["machine"]
         assert set(patch) == {"machine"}
         network = machine["network"]
@@ -57,7 +62,7 @@ def test_machine_patch_mirrors_every_cached_registry_to_the_bastion(synthesized)
     config, stack_dir, _ = synthesized
     caches = config.bastion.registry_caches
     for node in config.nodes:
-        machine = yaml.safe_load((stack_dir / "talos" / f"{node.name}.yaml").read_text())["machine"]
+        machine = machine_document(stack_dir, node)["machine"]
         mirrors = machine["registries"]["mirrors"]
         assert set(machine["registries"]) == {"mirrors"}, "no config/tls section: the endpoints are plain http"
         assert mirrors == {
@@ -70,4 +75,4 @@ def test_machine_patch_mirrors_every_cached_registry_to_the_bastion(synthesized)
 def test_machine_patch_has_no_mirrors_without_caches(synth):
     stack_dir, _ = synth(with_talos_version(make_config(bastion={"registry_caches": {"enabled": False}}), "v1.11.6"))
     for patch in (stack_dir / "talos").iterdir():
-        assert "registries" not in yaml.safe_load(patch.read_text())["machine"]
+        assert "registries" not in next(yaml.safe_load_all(patch.read_text()))["machine"]

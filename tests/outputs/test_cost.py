@@ -36,7 +36,8 @@ def test_default_design_by_hand():
     # The bring-up: its KMS key, and the secrets, talosconfig and kubeconfig as advanced parameters.
     assert by_item["KMS key (cluster parameters)"] == (1.0, 1.0)
     assert by_item["SSM advanced parameters"] == pytest.approx((0.15, 0.15))
-    assert result.totals == pytest.approx((35.09 + 1.76 + 1.15, 109.53 + 1.76 + 1.15), abs=0.01)
+    assert by_item["EBS gp3 (LINSTOR data)"] == pytest.approx((150 * 0.088, 150 * 0.088))  # 3 x 50 GB
+    assert result.totals == pytest.approx((35.09 + 1.76 + 13.20 + 1.15, 109.53 + 1.76 + 13.20 + 1.15), abs=0.01)
 
 
 def test_registry_caches_cost_their_volume_and_nothing_when_off():
@@ -54,8 +55,8 @@ def test_scheduled_public_ipv4_sandbox_by_hand():
     assert by_item["node talos-compute-3"] == pytest.approx((101.389 * 0.3264, 730 * 0.3264), abs=1e-2)
     assert by_item["public IPv4 (Elastic IP)"] == pytest.approx((3.65, 3.65))
     assert "VPC flow logs" not in by_item
-    # + 20 GB caches at 0.08, + the bring-up's key and advanced parameters
-    assert result.totals == pytest.approx((117.40 + 1.60 + 1.15, 743.37 + 1.60 + 1.15), abs=0.01)
+    # + 20 GB caches and 3 x 50 GB LINSTOR data at 0.08, + the bring-up's key and advanced parameters
+    assert result.totals == pytest.approx((117.40 + 1.60 + 12.00 + 1.15, 743.37 + 1.60 + 12.00 + 1.15), abs=0.01)
 
 
 def test_unknown_instance_type_is_named_not_guessed():
@@ -91,16 +92,16 @@ def test_table_reads_in_a_terminal():
     lines_ = text.splitlines()
     assert "list prices as of 2026-11-01" in lines_[0]
     assert lines_[2].split()[:2] == ["item", "quantity"] and "always on" in lines_[2]
-    assert lines_[-1].startswith("total / month") and lines_[-1].endswith("112.44")
+    assert lines_[-1].startswith("total / month") and lines_[-1].endswith("125.64")
     assert max(len(line) for line in lines_[2:]) < 120
 
 
 def test_record_has_stable_keys_and_the_table_totals():
     result = estimate(default_config(), load_prices(None))
     record = estimate_record(result)
-    assert set(record) == {"name", "region", "currency", "prices_as_of", "scenario", "lines", "total"}
+    assert set(record) == {"name", "region", "currency", "prices_as_of", "scenario", "lines", "total", "notes"}
     assert all(set(line) == {"item", "quantity", "scheduled", "always_on"} for line in record["lines"])
-    assert record["total"] == {"scheduled": 38.0, "always_on": 112.44}
+    assert record["total"] == {"scheduled": 51.2, "always_on": 125.64} and record["notes"] == []
     assert [line["item"] for line in record["lines"]][:2] == ["bastion", "node talos-gateway-1"]
 
 
@@ -110,3 +111,44 @@ def test_ami_method_costs_the_same_and_says_so():
     boot = estimate(default_config(), prices)
     assert ami.lines == boot.lines and boot.notes == ()
     assert "install method talos-ami: the same instances and volumes" in format_estimate(ami)
+
+
+def test_data_volumes_cost_per_node_and_nothing_when_none():
+    sized = lines(estimate(make_config(node_defaults={"instance_type": "t4g.medium", "data_volume_gb": 256}), load_prices(None)))
+    assert sized["EBS gp3 (LINSTOR data)"] == pytest.approx((3 * 256 * 0.088, 3 * 256 * 0.088))
+    none = lines(estimate(make_config(node_defaults={"instance_type": "t4g.medium", "data_volume_gb": None}), load_prices(None)))
+    assert "EBS gp3 (LINSTOR data)" not in none
+
+
+AMD64 = make_config(node_defaults={"instance_type": "m8i.2xlarge"})
+
+
+def test_an_unverified_price_is_used_and_named_until_a_price_file_sets_it(tmp_path):
+    result = estimate(AMD64, load_prices(None))
+    assert lines(result)["node talos-gateway-1"][1] == pytest.approx(730 * 0.4508)  # 0.1008 x 4 x 0.0912 / 0.0816
+    [note] = result.notes
+    assert note.startswith("m8i.2xlarge at $0.4508/h in eu-west-1 is unverified")
+    assert "regions.eu-west-1.instance_hourly.m8i.2xlarge" in note and note in format_estimate(result)
+    assert estimate_record(result)["notes"] == [note]
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("regions:\n  eu-west-1:\n    instance_hourly:\n      m8i.2xlarge: 0.47\n")
+    overridden = estimate(AMD64, load_prices(prices))
+    assert overridden.notes == () and lines(overridden)["node talos-gateway-1"][1] == pytest.approx(730 * 0.47)
+    assert "m8i.xlarge" in load_prices(prices).regions["eu-west-1"].unverified, "only the type the file sets"
+
+
+def test_the_cozystack_profiles_cost_scheduled_and_always_on():
+    from talos_sandbox.config import load_config
+
+    from ..conftest import REPO_ROOT
+
+    totals = {}
+    for arch in ("arm64", "amd64"):
+        result = estimate(load_config(REPO_ROOT / "examples" / f"cozystack-{arch}.yaml"), load_prices(None))
+        by_item = lines(result)
+        assert by_item["EBS gp3 (LINSTOR data)"] == pytest.approx((3 * 256 * 0.088,) * 2)
+        assert by_item["public IPv4 (Elastic IP)"] == pytest.approx((3.65, 3.65))
+        totals[arch] = tuple(round(total, 2) for total in result.totals)
+        assert bool(result.notes) is (arch == "amd64"), "only M8i's price is unverified"
+    # Nodes 08:10-17:50 on weekdays (210 h), the rest always billed; the README quotes these.
+    assert totals == {"arm64": (323.49, 901.99), "amd64": (377.68, 1090.33)}

@@ -78,7 +78,7 @@ def test_steps_in_order_with_stable_ids():
     key_first = ["ipv4-egress", "deploy", *base[2:]]
     assert ids == {
         "default": base + cozystack + ["service-addresses"],
-        "tunnel-and-secondary-ips": key_first + cozystack + ["service-addresses"],
+        "tunnel-and-secondary-ips": key_first + cozystack + ["service-addresses", "dashboard"],
         "workers-cozystack-off": base + ["service-addresses"],
         "workers": base + cozystack + ["service-addresses"],
     }
@@ -352,3 +352,25 @@ def test_service_addresses_name_the_file_this_release_writes(cozystack, named):
     )
     notes = " ".join(step(runbook(config, "out"), "service-addresses").notes)
     assert named in notes
+
+
+def test_dashboard_step_forwards_a_local_port_through_the_bastion_to_the_ingress():
+    config = make_config(loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]})
+    [step] = [s for s in runbook(config, "out").steps if s.id == "dashboard"]
+    assert step.where == "operator" and runbook(config, "out").steps[-1] == step
+    lookup, session, check = (command.run for command in step.commands)
+    assert lookup.startswith("BASTION=$(aws ec2 describe-instances --region eu-west-1")
+    assert "--target \"$BASTION\"" in session and "AWS-StartPortForwardingSessionToRemoteHost" in session
+    assert "host=10.10.0.200,portNumber=443,localPortNumber=8443" in session
+    assert "--resolve dashboard.10-10-0-200.nip.io:8443:127.0.0.1 https://dashboard.10-10-0-200.nip.io:8443/" in check
+    notes = " ".join(step.notes)
+    assert "127.0.0.1 dashboard.10-10-0-200.nip.io" in notes and "self-signed" in notes
+    assert "kubectl get secret -n tenant-root tenant-root" in notes
+    assert "dashboard" in next_steps(config, "out")
+
+
+def test_no_dashboard_step_without_service_addresses_or_cozystack():
+    for config in (default_config(), make_config(loadbalancer={"mode": "none"}),
+                   make_config(cozystack={"enabled": False},
+                               loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200"]})):  # fmt: skip
+        assert "dashboard" not in [step.id for step in runbook(config, "out").steps]

@@ -21,9 +21,9 @@ def test_synth_writes_the_readme_with_every_section(synth):
     assert "IPv4 egress: WireGuard, no peer configured" in text and "| schedule | none: always on |" in text
     # The diagram is the one drawn from the JSON beside it, in a Mermaid block.
     assert f"```mermaid\n{to_mermaid(build(stack, title='cozy-demo'))}```\n" in text
-    assert "| talos-gateway-1 | gateway, controlplane | 10.10.0.101 | t4g.medium | 50 GB gp3 |" in text
+    assert "| talos-gateway-1 | gateway, controlplane | 10.10.0.101 | t4g.medium | 50 GB gp3 + 50 GB LINSTOR data |" in text
     assert "| TSL005 | error | `bastion.wireguard.peer_endpoint` |" in text
-    assert re.search(r"total / month\s+38\.00\s+112\.44", text)
+    assert re.search(r"total / month\s+51\.20\s+125\.64", text)
     assert "`/cozy-demo/cluster/status`" in text, "the bring-up's status, where to read it"
     assert "python -m talos_sandbox next-steps" in text
 

@@ -10,12 +10,12 @@ import secrets
 import pytest
 
 from harness.offline import prepare_stack
-from talos_sandbox.config import default_config
+from talos_sandbox.config import default_config, load_config
 from talos_sandbox.documents.cluster_plan import PLACEHOLDER, cluster_parameters
 from talos_sandbox.facts.talos_amis import SIDERO_LABS_AMI_OWNER
-
-from ..conftest import PUBLIC_IPV4, make_config, require_terraform
 from talos_sandbox.terraform.user_data import user_data_text
+
+from ..conftest import REPO_ROOT, make_config, require_terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -200,11 +200,10 @@ def test_without_registry_caches_there_is_no_volume_and_no_cache_port(adopted):
     assert cache_rules(applied) == []
 
 
-OPERATOR = make_config(
-    **PUBLIC_IPV4,
-    loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200", "10.10.0.201"]},
-    schedule={"start": "0 8 * * MON-FRI", "stop": "0 13 * * MON-FRI", "timezone": "Europe/Dublin"},
-)
+# The arm64 CozyStack profile: an Elastic IP, a service address on the gateway node, a
+# working-hours schedule and 256 GB LINSTOR volumes (the amd64 profile is the same shape;
+# `make check` applies both).
+OPERATOR = load_config(REPO_ROOT / "examples" / "cozystack-arm64.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -220,18 +219,18 @@ def test_schedule_exists_for_bastion_and_nodes(applied_operator):
     autoscaling = applied_operator.client("autoscaling")
     actions = {
         action["ScheduledActionName"]: action
-        for action in autoscaling.describe_scheduled_actions(AutoScalingGroupName="cozy-demo-bastion")[
+        for action in autoscaling.describe_scheduled_actions(AutoScalingGroupName="cozystack-arm64-bastion")[
             "ScheduledUpdateGroupActions"
         ]
     }
-    assert actions["cozy-demo-bastion-start"]["Recurrence"] == "0 8 * * MON,TUE,WED,THU,FRI"
-    assert actions["cozy-demo-bastion-start"]["DesiredCapacity"] == 1
-    assert actions["cozy-demo-bastion-stop"]["DesiredCapacity"] == 0
+    assert actions["cozystack-arm64-bastion-start"]["Recurrence"] == "0 8 * * MON,TUE,WED,THU,FRI"
+    assert actions["cozystack-arm64-bastion-start"]["DesiredCapacity"] == 1
+    assert actions["cozystack-arm64-bastion-stop"]["DesiredCapacity"] == 0
     scheduler = applied_operator.client("scheduler")
-    start = scheduler.get_schedule(Name="cozy-demo-nodes-start")
-    stop = scheduler.get_schedule(Name="cozy-demo-nodes-stop")
+    start = scheduler.get_schedule(Name="cozystack-arm64-nodes-start")
+    stop = scheduler.get_schedule(Name="cozystack-arm64-nodes-stop")
     assert start["ScheduleExpression"] == "cron(10 8 ? * MON,TUE,WED,THU,FRI *)", "nodes start after the bastion"
-    assert stop["ScheduleExpression"] == "cron(50 12 ? * MON,TUE,WED,THU,FRI *)", "nodes stop before it"
+    assert stop["ScheduleExpression"] == "cron(50 17 ? * MON,TUE,WED,THU,FRI *)", "nodes stop before it"
     assert start["ScheduleExpressionTimezone"] == "Europe/Dublin"
     assert start["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:ec2:startInstances"
     instance_ids = set(applied_operator.of_type("aws_instance")[a]["id"] for a in applied_operator.of_type("aws_instance"))
@@ -245,7 +244,38 @@ def test_gateway_node_carries_the_loadbalancer_addresses(applied_operator):
     ]
     [instance] = reservation["Instances"]
     addresses = {a["PrivateIpAddress"]: a["Primary"] for a in instance["NetworkInterfaces"][0]["PrivateIpAddresses"]}
-    assert addresses == {"10.10.0.101": True, "10.10.0.200": False, "10.10.0.201": False}
+    assert addresses == {"10.10.0.101": True, "10.10.0.200": False}
+
+
+def test_each_node_has_its_data_volume_attached_as_sdf(applied_operator):
+    ec2 = applied_operator.client("ec2")
+    instances = {
+        {t["Key"]: t["Value"] for t in i["Tags"]}["Name"]: i["InstanceId"]
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:Role", "Values": ["gateway", "compute"]}])["Reservations"]
+        for i in r["Instances"]
+    }
+    volumes = ec2.describe_volumes(Filters=[{"Name": "tag:Role", "Values": ["linstor-data"]}])["Volumes"]
+    assert len(volumes) == len(instances) == 3
+    for volume in volumes:
+        name = {t["Key"]: t["Value"] for t in volume["Tags"]}["Name"]
+        assert (volume["Size"], volume["VolumeType"], volume["Encrypted"]) == (256, "gp3", True)
+        [attachment] = volume["Attachments"]
+        assert attachment["Device"] == "/dev/sdf" and attachment["State"] == "attached"
+        assert attachment["InstanceId"] == instances[name.removesuffix("-data")]
+
+
+def test_services_are_open_to_the_vpc_and_nothing_to_the_internet(applied_operator):
+    ec2 = applied_operator.client("ec2")
+    [nodes] = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["cozystack-arm64-nodes"]}])[
+        "SecurityGroups"
+    ]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [nodes["GroupId"]]}])[
+        "SecurityGroupRules"
+    ]
+    services = {(r["FromPort"], r.get("CidrIpv4")) for r in rules if not r["IsEgress"] and r.get("FromPort") in (80, 443)}
+    assert services == {(80, "10.10.0.0/16"), (443, "10.10.0.0/16")}
+    every = ec2.describe_security_group_rules()["SecurityGroupRules"]
+    assert not [r for r in every if not r["IsEgress"] and (r.get("CidrIpv4") == "0.0.0.0/0" or r.get("CidrIpv6") == "::/0")]
 
 
 def test_public_ipv4_bastion_has_an_elastic_ip_on_its_eni(applied_operator):

@@ -4,6 +4,12 @@ Both groups refer to each other, so they live together. Each rule is its own
 `aws_vpc_security_group_*_rule` resource, never an inline block: checkov does not see
 open inline rules in CDKTF output (FACTS.md). Nothing is open to 0.0.0.0/0 or ::/0
 for ingress.
+
+Service ports (the root ingress' 80 and 443 on the load-balancer addresses, with
+eni-secondary-ips) are open to the nodes from the VPC's IPv4 range, which holds the
+bastion (Session Manager forwards the operator's browser from there) and whatever else
+the VPC runs; by CIDR and not by the bastion's group, because checkov reads a group
+reference on port 80 as open to the world (README, "Policy gate").
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class SandboxSecurityGroupsProps:
     """UDP port of the WireGuard peer, reached over IPv6; None when there is no tunnel."""
     registry_cache_ports: tuple[int, ...]
     """TCP ports of the bastion's registry caches, open to the nodes; empty when they are off."""
+    service_ports: tuple[int, ...] = ()
+    """TCP ports of the nodes' services (the load-balancer addresses), open to the VPC; empty: none."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,12 @@ class SandboxSecurityGroups(Construct):
         return rules
 
     def _node_ingress(self) -> list[_Rule]:
-        return [
+        services = [
+            _Rule(f"service-{port}", f"Services on TCP {port} from the VPC", "tcp", (port, port),
+                  cidr_ipv4=self._props.vpc_cidr)
+            for port in self._props.service_ports
+        ]  # fmt: skip
+        return services + [
             _Rule("from-nodes", "All traffic among the nodes", "-1", group="nodes"),
             _Rule("talos-api", "Talos API from the bastion", "tcp", TALOS_API_PORTS, group="bastion"),
             _Rule(

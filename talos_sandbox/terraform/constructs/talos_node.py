@@ -14,6 +14,15 @@ not relaunched. Switching the install method replaces the node through the stack
 and dropping user-data does not trip `user_data_replace_on_change` (planned in place,
 measured on moto). The node's Talos machine-config patch is a document, not a resource:
 documents/talos_node_patch.py renders it and the stack writes it beside itself.
+
+The LINSTOR data volume (`data_volume_gb`) is an encrypted gp3 volume of its own, attached
+as /dev/sdf by an attachment that Terraform makes once the instance runs, not in the
+launch's block device mapping: Amazon Linux has numbered its disks by then, so the root
+stays /dev/nvme0n1, the disk boot-to-talos installs to (with two volumes at launch, the
+NVMe driver may number them either way: AWS EBS User Guide). Talos finds the volume by
+its model, not by a name (documents/talos_storage.py). The attachment stops the node
+before it detaches, so a destroy or a replaced node never pulls the disk out from under
+ZFS; the volume itself outlives a replaced instance.
 """
 
 from __future__ import annotations
@@ -67,6 +76,12 @@ class TalosNodeProps:
     """Bare Terraform addresses whose change replaces the node: the install method's holder."""
     depends_on: tuple[tf.ITerraformDependable, ...]
     """What must exist before first boot: the IPv4 route through the bastion."""
+    availability_zone: str
+    """The subnet's AZ: the data volume must be in the instance's."""
+    data_volume_gb: int | None
+    """Size of the LINSTOR data volume; None: no volume."""
+    data_volume_device: str
+    """The attachment's device name (EC2's; Talos selects the disk by model)."""
 
 
 def kernel_cmdline(props: TalosNodeProps) -> str:
@@ -99,6 +114,7 @@ def user_data(props: TalosNodeProps) -> str:
 
 class TalosNode(Construct):
     instance: tf.Instance
+    data_volume: tf.EbsVolume | None = None
 
     def __init__(self, scope: Construct, construct_id: str, props: TalosNodeProps) -> None:
         super().__init__(scope, construct_id)
@@ -135,4 +151,25 @@ class TalosNode(Construct):
             ),
             depends_on=list(props.depends_on),
             tags=tags,
+        )
+        if props.data_volume_gb is not None:
+            self._data_volume(props, {**name_tag(props.name, f"{props.hostname}-data"), "Role": "linstor-data"})
+
+    def _data_volume(self, props: TalosNodeProps, tags: dict[str, str]) -> None:
+        self.data_volume = tf.EbsVolume(
+            self,
+            "data-volume",
+            availability_zone=props.availability_zone,
+            size=props.data_volume_gb,
+            type="gp3",
+            encrypted=True,  # with the account's aws/ebs key, like the root volume
+            tags=tags,
+        )
+        tf.VolumeAttachment(
+            self,
+            "data-attachment",
+            device_name=props.data_volume_device,
+            instance_id=self.instance.id,
+            volume_id=self.data_volume.id,
+            stop_instance_before_detaching=True,
         )

@@ -82,6 +82,7 @@ PAIRS = {
         {"cozystack": {"version": "v1.6.2"}, "node_defaults": {"instance_type": "m8i.2xlarge"}},
     ),
     "TSL015": ({}, "cozystack.version", {"node_defaults": {"instance_type": "m8i.2xlarge"}}),
+    "TSL016": ({}, "node_defaults.data_volume_gb", {"node_defaults": {"data_volume_gb": 256}}),
 }
 
 
@@ -183,3 +184,10 @@ def test_unproven_build_lint_stays_while_one_role_keeps_the_builds_image():
 def test_unpinned_image_fix_fits_amd64_nodes_too():
     [finding, *_] = fired(make_config(node_defaults={"instance_type": "m8i.2xlarge"}), "TSL003")
     assert "arm64" not in finding.rule.fix and "nodes' architecture" in finding.rule.fix
+
+
+def test_linstor_lint_reads_the_single_disk_share_and_is_quiet_without_cozystack():
+    [finding] = fired(make_config(node_defaults={"data_volume_gb": None, "root_volume_gb": 100}), "TSL016")
+    assert "at least 77 GiB on the smallest node, below 256 GB" in finding.problem  # 100 - 3 - ceil(100 * 70 / 470)
+    assert fired(make_config(node_defaults={"data_volume_gb": None, "root_volume_gb": 400}), "TSL016") == []
+    assert fired(make_config(cozystack={"enabled": False}), "TSL016") == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ...conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, resources_of
+from ...conftest import PUBLIC_IPV4, WIREGUARD, make_config, only, registry_cache_volumes, resources_of
 from talos_sandbox.terraform.user_data import user_data_text
 
 
@@ -83,7 +83,7 @@ def test_registry_cache_permissions_are_scoped_to_the_volume_and_the_bastion(def
     statements = bastion_statements(default_stack)
     assert set(statements) - CLUSTER_STATEMENTS == {"FindTheRegistryCacheVolume", "AttachTheRegistryCacheVolume", "ToTheBastionOnly"}
     assert statements["FindTheRegistryCacheVolume"]["Action"] == ["ec2:DescribeVolumes"]
-    [volume] = resources_of(default_stack, "aws_ebs_volume")
+    [volume] = registry_cache_volumes(default_stack)
     assert statements["AttachTheRegistryCacheVolume"]["Resource"] == [f"${{aws_ebs_volume.{volume}.arn}}"]
     to_bastion = statements["ToTheBastionOnly"]
     assert to_bastion["Action"] == ["ec2:AttachVolume"] and to_bastion["Resource"][0].endswith(":instance/*")
@@ -116,7 +116,7 @@ def test_boot_script_runs_one_cache_unit_per_upstream(default_stack):
 def test_boot_script_without_caches_has_none(synth):
     _, stack = synth(CACHES_OFF)
     assert "registry-cache" not in boot_script(stack)
-    assert resources_of(stack, "aws_ebs_volume") == {}
+    assert registry_cache_volumes(stack) == {}
 
 
 def test_wireguard_key_permission_is_scoped_to_its_parameter(synth):

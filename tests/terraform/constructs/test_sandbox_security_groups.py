@@ -113,3 +113,18 @@ def test_nat_ports_follow_config(synth):
     assert has(stack, "ingress", "bastion", "tcp", (8443, 8443), "nodes")
     assert not has(stack, "ingress", "bastion", "tcp", (443, 443), "nodes")
     assert not any(rule["ip_protocol"] == "udp" and rule.get("from_port") == 123 for rule in rules(stack, "ingress", "bastion"))
+
+
+SECONDARY_IPS = make_config(loadbalancer={"mode": "eni-secondary-ips", "addresses": ["10.10.0.200"]})
+
+
+def test_services_on_secondary_ips_are_open_to_the_vpc_only(default_stack, synth):
+    _, stack = synth(SECONDARY_IPS)
+    for port in (80, 443):
+        assert has(stack, "ingress", "nodes", "tcp", (port, port), "10.10.0.0/16")
+    services = [rule for rule in rules(stack, "ingress", "nodes") if rule.get("from_port") in (80, 443)]
+    assert len(services) == 2 and all(rule["cidr_ipv4"] == "10.10.0.0/16" for rule in services)
+    for rule in resources_of(stack, "aws_vpc_security_group_ingress_rule").values():
+        assert rule.get("cidr_ipv4") != "0.0.0.0/0" and rule.get("cidr_ipv6") != "::/0"
+    # Without service addresses (the default's metallb-l2, or none) no service port is open.
+    assert not [rule for rule in rules(default_stack, "ingress", "nodes") if rule.get("from_port") in (80, 443)]

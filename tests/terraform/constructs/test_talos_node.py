@@ -214,3 +214,35 @@ def test_boot_to_talos_nodes_boot_amazon_linux(default_stack):
     assert {i["ami"] for i in resources_of(default_stack, "aws_instance").values()} == {
         f"${{data.aws_ssm_parameter.{name}.insecure_value}}"
     }
+
+
+def data_volumes(stack: dict) -> dict[str, dict]:
+    return {v["tags"]["Name"]: v for k, v in resources_of(stack, "aws_ebs_volume").items() if "_data-volume_" in k}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_each_node_gets_an_encrypted_gp3_data_volume_attached_as_sdf(name, synth):
+    config = CONFIGS[name]
+    _, stack = synth(config)
+    volumes = data_volumes(stack)
+    assert sorted(volumes) == sorted(f"{config.name}-{node.name}-data" for node in config.nodes)
+    attachments = list(resources_of(stack, "aws_volume_attachment").values())
+    assert len(attachments) == len(config.nodes)
+    by_volume = {a["volume_id"]: a for a in attachments}
+    for key, volume in resources_of(stack, "aws_ebs_volume").items():
+        if "_data-volume_" not in key:
+            continue
+        assert (volume["type"], volume["encrypted"], volume["size"]) == ("gp3", True, config.data_volume_gb)
+        assert volume["availability_zone"] == config.availability_zone
+        attachment = by_volume[f"${{aws_ebs_volume.{key}.id}}"]
+        node_name = volume["tags"]["Name"].removeprefix(f"{config.name}-").removesuffix("-data")
+        [instance_key] = [k for k, i in resources_of(stack, "aws_instance").items() if i["tags"]["Name"].endswith(f"-{node_name}")]
+        assert attachment["instance_id"] == f"${{aws_instance.{instance_key}.id}}"
+        assert attachment["device_name"] == "/dev/sdf" and attachment["stop_instance_before_detaching"] is True
+
+
+def test_no_data_volume_when_none_is_configured(synth):
+    _, stack = synth(make_config(node_defaults={"instance_type": "t4g.medium", "data_volume_gb": None}))
+    assert data_volumes(stack) == {} and resources_of(stack, "aws_volume_attachment") == {}
+    _, sized = synth(make_config(node_defaults={"instance_type": "t4g.medium", "data_volume_gb": 256}))
+    assert {volume["size"] for volume in data_volumes(sized).values()} == {256}

@@ -9,6 +9,7 @@ from . import (
     explicit_ami_unchecked,
     image_amd64_only,
     image_not_pinned_by_digest,
+    linstor_storage_below_minimum,
     metallb_l2_on_aws,
     no_ipv4_egress,
     no_nested_virtualization,
@@ -37,6 +38,7 @@ RULES = sorted(
             release_not_in_matrix,
             cozystack_without_build,
             cozystack_build_unproven,
+            linstor_storage_below_minimum,
         )
     ),
     key=lambda rule: rule.rule_id,

@@ -1,9 +1,8 @@
 from ....config import SandboxConfig
+from ....facts.cozystack_requirements import MIN_MEMORY_GIB, MIN_VCPUS
 from ....facts.instance_types import instance_size
 from .. import Rule, nodes_by_type_field
 
-MIN_VCPUS = 8
-MIN_MEMORY_GIB = 24
 # The cheapest types per architecture that meet the minimum (8 vCPU / 32 GiB); amd64's
 # also has nested virtualization, which CozyStack's VMs need.
 SUGGESTED = {"arm64": "m7g.2xlarge", "amd64": "m8i.2xlarge"}
