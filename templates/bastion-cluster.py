@@ -45,6 +45,8 @@ DOWNLOAD_SECONDS = 300
 # Between rounds while the cluster is coming up, and once it is up (the plan's poll_seconds).
 RETRY_SECONDS = int(os.environ.get("CLUSTER_RETRY_SECONDS", "10"))
 ALREADY_BOOTSTRAPPED = ("AlreadyExists", "etcd data directory is not empty")
+# The status must fit a standard parameter (4 KB) with every node in it: errors are cut short.
+LAST_ERROR_CHARS = 1000
 
 
 class Failed(Exception):
@@ -89,6 +91,12 @@ def write_private(path: str, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as stream:
         stream.write(text)
+
+
+def same_value(stored: str | None, written: str) -> bool:
+    """Whether a parameter holds what a file gave it: the CLI stores a file:// value as it is,
+    its final newline too, and prints it with one more (Ssm.read drops that one)."""
+    return stored is not None and stored.rstrip("\n") == written.rstrip("\n")
 
 
 def read_text(path: str) -> str:
@@ -144,7 +152,9 @@ class Status:
             try:
                 earlier = json.loads(value)
             except ValueError:
-                raise Failed(f"{self.parameter['name']} holds no JSON; refusing to guess whether etcd was bootstrapped")
+                earlier = None
+            if not isinstance(earlier, dict):
+                raise Failed(f"{self.parameter['name']} holds no JSON object; refusing to guess whether etcd was bootstrapped")
             self.doc["bootstrapped"] = bool(earlier.get("bootstrapped"))
             for name, node in earlier.get("nodes", {}).items():
                 if name in self.doc["nodes"] and node.get("config"):
@@ -159,6 +169,8 @@ class Status:
         self.publish()
 
     def publish(self) -> None:
+        if self.doc["last_error"]:
+            self.doc["last_error"] = self.doc["last_error"][:LAST_ERROR_CHARS]
         content = json.dumps(self.doc, sort_keys=True)
         if content != self._shown:
             self._shown = content
@@ -168,7 +180,7 @@ class Status:
         if content == self._published or not self.loaded:
             return  # an unread earlier status must not be overwritten
         path = os.path.join(RUN_DIR, "status.json")
-        write_private(path, json.dumps({**self.doc, "updated": now()}, indent=1, sort_keys=True) + "\n")
+        write_private(path, json.dumps({**self.doc, "updated": now()}, separators=(",", ":"), sort_keys=True) + "\n")
         try:
             self.ssm.write(self.parameter["name"], self.parameter["tier"], path)
             self._published = content
@@ -188,6 +200,7 @@ class Cluster:
         self.kubeconfig = os.path.join(RUN_DIR, "kubeconfig")
         self.have_secrets = False
         self.digests: dict[str, str] = {}
+        self._control_plane_changed = False
         self.healthy = False
         self.bootstrap_node = next(n for n in plan["nodes"] if n["name"] == plan["bootstrap_node"])
 
@@ -250,11 +263,12 @@ class Cluster:
             if self.status.doc["bootstrapped"]:
                 raise Failed(f"{parameter['name']} is empty but etcd was bootstrapped with secrets from it: "
                              "refusing to make new ones (restore the parameter)")  # fmt: skip
-            result = run([self.talosctl, "gen", "secrets", "--output-file", self.secrets])
+            # --force: a file left by a round whose write failed is made anew, not refused.
+            result = run([self.talosctl, "gen", "secrets", "--output-file", self.secrets, "--force"])
             if result.returncode != 0:
                 raise Failed(f"talosctl gen secrets: {reason(result)}")
             self.ssm.write(parameter["name"], parameter["tier"], self.secrets)
-            if self.ssm.read(parameter["name"]) != read_text(self.secrets).rstrip("\n"):
+            if not same_value(self.ssm.read(parameter["name"]), read_text(self.secrets)):
                 raise Failed(f"{parameter['name']} does not read back as written")
             say(f"generated the cluster's secrets into {parameter['name']}")
         else:
@@ -307,14 +321,19 @@ class Cluster:
         """Give the node its config if it needs it; True when it got one this round."""
         known, wanted = self.status.node(node["name"]), self.digests[node["name"]]
         if self.talos("version", "--short", node=node).returncode == 0:
-            changed = known["config"] != wanted
-            if changed:
-                result = self.talos("apply-config", "--file", self._config_file(node), node=node)
-                if result.returncode != 0:
-                    raise Failed(f"{node['name']}: apply-config: {reason(result)}")
-                say(f"{node['name']}: its patches changed; applied the new config")
-            known.update(state="configured", config=wanted)
-            return changed
+            if known["config"] == wanted:
+                known["state"] = "configured"  # answering with the cluster's credentials: it is up
+                return False
+            if node["machine_type"] == "controlplane" and self._control_plane_changed:
+                known["state"] = "configured"
+                return False  # one control plane a round: a change that reboots must not cost etcd its quorum
+            result = self.talos("apply-config", "--file", self._config_file(node), node=node)
+            if result.returncode != 0:
+                raise Failed(f"{node['name']}: apply-config: {reason(result)}")
+            say(f"{node['name']}: its patches changed; applied the new config")
+            self._control_plane_changed |= node["machine_type"] == "controlplane"
+            self._applied(known, wanted)
+            return True
         probe = run([self.talosctl, "--nodes", node["ip"], "get", "disks", "--insecure", "--output", "json"])
         if probe.returncode != 0:
             known["state"] = "unreachable" if known["config"] else "waiting"
@@ -327,13 +346,20 @@ class Cluster:
         if result.returncode != 0:
             raise Failed(f"{node['name']}: apply-config --insecure: {reason(result)}")
         say(f"{node['name']}: was in maintenance mode; applied its config")
-        known.update(state="configured", config=wanted)
-        self.status.publish()
+        self._applied(known, wanted)
         return True
 
+    def _applied(self, known: dict, wanted: str) -> None:
+        """Recorded at once (so no later bastion applies it again); `configured` only once the
+        node answers with the cluster's credentials, after its reboot."""
+        known.update(state="applied", config=wanted)
+        self.healthy = False
+        self.status.publish()
+
     def remove_old_member(self, node: dict) -> None:
+        # The others that were ever configured (their state is unknown right after a restart).
         others = [n for n in self.plan["nodes"] if n["machine_type"] == "controlplane" and n is not node
-                  and self.status.node(n["name"])["state"] == "configured"]  # fmt: skip
+                  and self.status.node(n["name"])["config"]]  # fmt: skip
         if not others:
             say(f"{node['name']}: the only configured control plane was replaced; its etcd data is gone (README)")
             return
@@ -415,7 +441,7 @@ class Cluster:
         write_private(operator, kubeconfig.replace(self.plan["endpoint"], self.plan["operator_api_server"]))
         for key, path in (("talosconfig", self.talosconfig), ("kubeconfig", operator)):
             parameter = self.plan["parameters"][key]
-            if self.ssm.read(parameter["name"]) != read_text(path).rstrip("\n"):
+            if not same_value(self.ssm.read(parameter["name"]), read_text(path)):
                 self.ssm.write(parameter["name"], parameter["tier"], path)
                 say(f"wrote the {key} into {parameter['name']}")
 
@@ -426,6 +452,7 @@ class Cluster:
         if not self.healthy:
             self.status.update(phase="configuring")
         changed, errors = False, []
+        self._control_plane_changed = False
         for node in self.plan["nodes"]:
             try:
                 changed = self.converge_node(node) or changed

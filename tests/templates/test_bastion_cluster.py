@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 
 import pytest
@@ -33,6 +34,10 @@ class World:
         self.names = {str(n.private_ip): n.name for n in config.nodes}
         self.calls: list[list[str]] = []
         self.refuse_reads: set[str] = set()
+        self.refuse_writes: set[str] = set()
+        self.reboot_probes = 0
+        """How many probes a node fails after an apply (its reboot)."""
+        self.rebooting: dict[str, int] = {}
 
     def run(self, args, timeout=30, env=None):
         self.calls.append(list(args))
@@ -45,6 +50,9 @@ class World:
                 if name in self.refuse_reads:
                     return subprocess.CompletedProcess(args, 254, "", "AccessDeniedException")
                 return subprocess.CompletedProcess(args, 0, self.ssm[name] + "\n", "")
+            if name in self.refuse_writes:
+                self.refuse_writes.discard(name)  # refused once
+                return subprocess.CompletedProcess(args, 254, "", "AccessDeniedException")
             path = args[args.index("--value") + 1].removeprefix("file://")
             self.ssm[name] = open(path).read()
             return ok
@@ -55,6 +63,9 @@ class World:
         words = [a for a in args[1:] if not a.startswith("-")]
         ip = args[args.index("--nodes") + 1] if "--nodes" in args else None
         if words[:2] == ["gen", "secrets"]:
+            target = args[args.index("--output-file") + 1]
+            if os.path.exists(target) and "--force" not in args:
+                return subprocess.CompletedProcess(args, 1, "", f'file "{target}" already exists, use --force')
             open(args[args.index("--output-file") + 1], "w").write("cluster: {secret: s3cr3t}\n")
             return ok
         if words[:2] == ["gen", "config"]:
@@ -68,6 +79,9 @@ class World:
             open(args[args.index("kubeconfig") + 1], "w").write("server: https://10.10.0.101:6443\n")
             return ok
         state = self.nodes.get(ip)
+        if self.rebooting.get(ip):
+            self.rebooting[ip] -= 1
+            return fail
         if "version" in args:
             return ok if state == "configured" else fail
         if "get" in args and "--insecure" in args:
@@ -76,6 +90,7 @@ class World:
             if ("--insecure" in args) != (state == "maintenance"):
                 return fail
             self.nodes[ip] = "configured"
+            self.rebooting[ip] = self.reboot_probes
             return ok
         if "bootstrap" in args:
             return ok if state == "configured" else fail
@@ -159,6 +174,14 @@ def test_a_replaced_node_is_configured_and_a_changed_patch_reapplied(program):
     assert world.count("bootstrap") == 0
 
 
+def test_the_secrets_are_made_and_confirmed_in_one_round(program):
+    config = default_config()
+    world = World(config)
+    found = cluster(program, world, config)
+    found.ensure_secrets()  # raises if the value does not read back as written
+    assert "s3cr3t" in world.ssm["/cozy-demo/cluster/secrets"]
+
+
 def test_secrets_are_not_made_again_after_bootstrap(program):
     config = default_config()
     world = World(config)
@@ -180,3 +203,62 @@ def test_an_unread_status_is_never_overwritten(program):
         found.status.load()
     found.status.update(phase="tools")
     assert json.loads(world.ssm["/cozy-demo/cluster/status"])["bootstrapped"] is True
+
+
+def test_a_refused_secrets_write_is_retried_with_new_secrets(program):
+    config = default_config()
+    world = World(config)
+    world.refuse_writes.add("/cozy-demo/cluster/secrets")
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 4)
+    assert "s3cr3t" in world.ssm["/cozy-demo/cluster/secrets"]
+    assert json.loads(world.ssm["/cozy-demo/cluster/status"])["phase"] == "ready"
+
+
+def test_a_node_is_configured_only_once_it_answers_after_its_reboot(program):
+    config = default_config()
+    world = World(config)
+    world.reboot_probes = 4  # two rounds of probes (version, then get disks)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 1)
+    status = json.loads(world.ssm["/cozy-demo/cluster/status"])
+    assert {n["state"] for n in status["nodes"].values()} == {"applied"} and world.count("bootstrap") == 0
+    converge(program, found, 4)
+    status = json.loads(world.ssm["/cozy-demo/cluster/status"])
+    assert status["phase"] == "ready" and world.count("bootstrap") == 1 and world.count("apply-config") == 3
+
+
+def test_a_shared_patch_changes_one_control_plane_a_round(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found)
+    world.calls.clear()
+    world.ssm["/cozy-demo/cluster/patches/cozystack"] += "# changed\n"  # every node's
+    converge(program, found, 1)
+    assert world.count("apply-config") == 1
+    converge(program, found, 3)
+    assert world.count("apply-config") == 3
+
+
+def test_a_restarted_bastion_removes_a_replaced_bootstrap_nodes_old_member(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    converge(program, cluster(program, world, config))
+    world.calls.clear()
+    world.nodes["10.10.0.101"] = "maintenance"  # the first control plane, probed first
+    converge(program, cluster(program, world, config))  # a new bastion: no node state in memory
+    [removed] = [c for c in world.calls if "remove-member" in c]
+    assert removed[-1] == f"{0:016x}" and world.count("bootstrap") == 0
+
+
+def test_the_status_fits_a_standard_parameter_whatever_the_errors(program):
+    config = default_config()
+    world = World(config)
+    found = cluster(program, world, config)
+    found.status.update(last_error="x" * 10_000)
+    assert len(world.ssm["/cozy-demo/cluster/status"]) < 4096
