@@ -7,6 +7,7 @@ load_config, parse_config` is the public path and keeps working.
 
 from .backend import BackendConfig
 from .bastion import BastionConfig
+from .bring_up import BringUpConfig
 from .cozystack import CozystackConfig
 from .loadbalancer import LoadBalancerConfig
 from .loader import field_line, load_config, parse_config
@@ -19,7 +20,7 @@ from .talos import TalosConfig, TalosImages, image_tag
 from .wireguard import WireguardConfig
 
 __all__ = [
-    "DEFAULT_NODES", "BackendConfig", "BastionConfig", "CozystackConfig", "FlowLogsConfig", "LoadBalancerConfig",
+    "DEFAULT_NODES", "BackendConfig", "BastionConfig", "BringUpConfig", "CozystackConfig", "FlowLogsConfig", "LoadBalancerConfig",
     "NetworkConfig", "NodeConfig", "NodeDefaults", "RegistryCachesConfig", "RegistryUpstream", "SandboxConfig",
     "ScheduleConfig", "TalosConfig", "TalosImages", "WireguardConfig",
     "default_config", "field_line", "image_tag", "load_config", "parse_config",

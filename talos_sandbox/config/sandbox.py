@@ -24,6 +24,7 @@ from . import aws_names
 from .backend import BackendConfig
 from .base import ConfigModel, field_error
 from .bastion import BastionConfig
+from .bring_up import BringUpConfig
 from .cozystack import CozystackConfig
 from .loadbalancer import LoadBalancerConfig
 from .network import NetworkConfig
@@ -46,6 +47,7 @@ class SandboxConfig(ConfigModel):
     talos: TalosConfig = Field(default_factory=TalosConfig)
     loadbalancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
     cozystack: CozystackConfig = Field(default_factory=CozystackConfig)
+    bring_up: BringUpConfig = Field(default_factory=BringUpConfig)
     schedule: ScheduleConfig | None = Field(None, description="Start/stop times. Default: none, always on.")
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
@@ -94,6 +96,13 @@ class SandboxConfig(ConfigModel):
                 "talos.version",
                 f"{self.talos_version} (from the images' tag): talos-sandbox writes machine configs for Talos "
                 f"{', '.join(SUPPORTED_TALOS_MINORS)} only; set talos.version",
+            )
+        if self.bring_up.enabled and self.talos_release is None:
+            raise field_error(
+                "bring_up.enabled",
+                f"the bastion brings the cluster up with the talosctl and kubectl the release matrix pins, and it "
+                f"pins none for Talos {self.talos_version} (pinned: {', '.join(TALOS_RELEASES)}); set talos.version "
+                "to one of those, or bring_up.enabled false for the manual runbook",
             )
         return self
 

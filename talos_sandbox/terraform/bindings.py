@@ -85,6 +85,7 @@ from cdktf_cdktf_provider_aws.ebs_volume import EbsVolume  # noqa: F401
 from cdktf_cdktf_provider_aws.eip import Eip  # noqa: F401
 from cdktf_cdktf_provider_aws.flow_log import FlowLog  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile  # noqa: F401
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: F401
@@ -94,6 +95,7 @@ from cdktf_cdktf_provider_aws.instance import (  # noqa: F401
     InstanceRootBlockDevice,
 )
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway  # noqa: F401
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias  # noqa: F401
 from cdktf_cdktf_provider_aws.kms_key import KmsKey  # noqa: F401
 from cdktf_cdktf_provider_aws.launch_template import (  # noqa: F401
     LaunchTemplate,
@@ -116,6 +118,7 @@ from cdktf_cdktf_provider_aws.scheduler_schedule import (  # noqa: F401
     SchedulerScheduleTarget,
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup  # noqa: F401
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter  # noqa: F401
 from cdktf_cdktf_provider_aws.subnet import Subnet  # noqa: F401
 from cdktf_cdktf_provider_aws.vpc import Vpc  # noqa: F401
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint  # noqa: F401

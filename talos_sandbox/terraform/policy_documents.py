@@ -26,3 +26,14 @@ def assume_role_policy(service: str) -> str:
     return policy(
         {"Sid": "AssumedBy", "Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole"]}
     )
+
+
+def account_administers_key(partition: str, account_id: str) -> dict[str, Any]:
+    """A KMS key policy's first statement: the account's IAM policies decide who uses the key."""
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": ["kms:*"],
+        "Resource": ["*"],
+    }

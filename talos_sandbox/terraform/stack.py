@@ -6,12 +6,14 @@ from constructs import Construct
 
 from . import bindings as tf
 from ..config import SandboxConfig
+from ..documents.cluster_plan import cluster_parameters, cluster_plan_json, kms_alias
 from ..documents.cozystack import install_files
 from ..documents.talos_commands import apply_config_command, upgrade_command
 from ..documents.talos_patches import talos_patches
 from ..facts.architectures import ARCHITECTURES, BASTION_ARCH
 from ..facts.talos_amis import SIDERO_LABS_AMI_OWNER
 from .constructs.bastion_eni import BastionEni, BastionEniProps
+from .constructs.cluster_parameters import ClusterParameters, ClusterParametersProps
 from .constructs.naming import AccountRef
 from .constructs.registry_cache_storage import RegistryCacheStorage, RegistryCacheStorageProps
 from .constructs.sandbox_schedule import SandboxSchedule, SandboxScheduleProps
@@ -28,6 +30,8 @@ class SandboxStack(tf.TerraformStack):
         self.config = config
         self._al2023_parameters: dict[str, str] = {}
         self._backend()
+        # value_wo (the cluster parameters' write-only placeholders) needs Terraform 1.11.
+        self.add_override("terraform.required_version", ">= 1.11.0")
         tf.AwsProvider(
             self,
             "aws",
@@ -87,6 +91,21 @@ class SandboxStack(tf.TerraformStack):
             if caches.active
             else None
         )
+        self.cluster = (
+            ClusterParameters(
+                self,
+                "cluster",
+                ClusterParametersProps(
+                    name=config.name,
+                    region=config.region,
+                    account=account,
+                    parameters=cluster_parameters(config),
+                    kms_alias=kms_alias(config),
+                ),
+            )
+            if config.bring_up.enabled
+            else None
+        )
         self.bastion = BastionEni(
             self,
             "bastion",
@@ -111,6 +130,9 @@ class SandboxStack(tf.TerraformStack):
                 tags={**config.tags, "Sandbox": config.name},
                 registry_caches=caches,
                 registry_cache_storage=cache_storage,
+                cluster_plan=cluster_plan_json(config) if self.cluster else None,
+                cluster_status_parameter=cluster_parameters(config)["status"].name if self.cluster else None,
+                cluster_statements=tuple(self.cluster.bastion_statements()) if self.cluster else (),
             ),
         )
         nat_route = self.vpc.route_ipv4_via(self.bastion.network_interface.id)
@@ -191,6 +213,16 @@ class SandboxStack(tf.TerraformStack):
             outputs["talosctl_upgrade"] = (
                 {n.name: upgrade_command(config, n) for n in config.nodes},
                 "Per node, after bootstrap, one at a time: switch it from the AMI's Talos to its role image",
+            )
+        if self.cluster is not None:
+            for key in ("status", "kubeconfig", "talosconfig"):
+                outputs[f"cluster_{key}_parameter"] = (
+                    cluster_parameters(config)[key].name,
+                    f"SSM parameter with the cluster's {key} (written by the bastion; `next-steps`)",
+                )
+            outputs["cluster_read_policy_arn"] = (
+                self.cluster.operator_policy().arn,
+                "IAM policy that reads those three parameters: attach it to whoever operates the sandbox",
             )
         if config.bastion.ipv4_egress == "public_ipv4":
             outputs["bastion_public_ipv4"] = (self.bastion.elastic_ip.public_ip, "The bastion's Elastic IP")

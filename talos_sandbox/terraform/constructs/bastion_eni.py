@@ -14,14 +14,17 @@ minutes.
 from __future__ import annotations
 
 import base64
+import gzip
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from constructs import Construct
 
 from .. import bindings as tf
 from ...config import RegistryCachesConfig, RegistryUpstream, WireguardConfig
 from ..policy_documents import statement
-from ...documents.render import render
+from ...documents.render import TEMPLATES_DIR, render
 from .naming import AccountRef, name_tag
 from .registry_cache_storage import RegistryCacheStorage
 from .service_role import ServiceRole, ServiceRoleProps
@@ -38,6 +41,14 @@ OUTSIDE_TUNNEL_RULE_PRIORITY = 1000
 
 # Where the registry caches' volume is mounted; each upstream has its folder there.
 REGISTRY_CACHE_DIR = "/var/lib/registry-cache"
+# The cluster unit's program, written onto the bastion as it is (not a template).
+CLUSTER_PROGRAM: Path = TEMPLATES_DIR / "bastion-cluster.py"
+
+
+def compressed_user_data(script: str) -> str:
+    """base64 of the gzip-compressed script: cloud-init decompresses it, and EC2's 16 KiB
+    limit applies to the compressed bytes. mtime 0 keeps the output byte-identical."""
+    return base64.b64encode(gzip.compress(script.encode(), compresslevel=9, mtime=0)).decode()
 
 
 def registry_cache_config(
@@ -83,6 +94,11 @@ class BastionEniProps:
     registry_caches: RegistryCachesConfig
     registry_cache_storage: RegistryCacheStorage | None
     """The caches' volume; None when the caches are off."""
+    cluster_plan: str | None = None
+    """The bring-up's plan (cluster_plan_json); None: bring_up is off and no cluster unit runs."""
+    cluster_status_parameter: str | None = None
+    cluster_statements: tuple[dict[str, Any], ...] = ()
+    """What the cluster unit may do (ClusterParameters.bastion_statements)."""
 
 
 class BastionEni(Construct):
@@ -125,7 +141,7 @@ class BastionEni(Construct):
             instance_type=props.instance_type,
             ebs_optimized="true",
             update_default_version=True,
-            user_data=base64.b64encode(self._boot_script().encode()).decode(),
+            user_data=compressed_user_data(self._boot_script()),
             iam_instance_profile=tf.LaunchTemplateIamInstanceProfile(arn=self._instance_profile_arn()),
             metadata_options=tf.LaunchTemplateMetadataOptions(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
@@ -207,8 +223,17 @@ class BastionEni(Construct):
             bypass_rule_priority=OUTSIDE_TUNNEL_RULE_PRIORITY,
             s3_prefix_list_name=self._s3_prefix_list_name,
             availability_zone=props.availability_zone,
+            cluster_plan=props.cluster_plan,
+            cluster_program=CLUSTER_PROGRAM.read_text() if props.cluster_plan else "",
+            cluster_after=self._egress_unit,
+            status_parameter=props.cluster_status_parameter,
             **self._registry_cache_variables(),
         )
+
+    @property
+    def _egress_unit(self) -> str:
+        """The unit after which the bastion's IPv4 reaches the internet (downloads wait for it)."""
+        return "wg-quick@wg0.service" if self._tunnel else "talos-sandbox-nat.service"
 
     def _registry_cache_variables(self) -> dict[str, object]:
         """What templates/bastion-registry-caches.sh.j2 needs (with region and availability_zone)."""
@@ -225,9 +250,7 @@ class BastionEni(Construct):
                 for registry, upstream in caches.active.items()
             },
             # Started after the IPv4 egress that fills them.
-            "registry_cache_after": "wg-quick@wg0.service"
-            if props.ipv4_egress == "wireguard" and props.wireguard.has_peer
-            else "nftables.service",
+            "registry_cache_after": self._egress_unit,
         }
 
     def _instance_profile_arn(self) -> str:
@@ -249,6 +272,7 @@ class BastionEni(Construct):
             if credentials:
                 arns = [props.account.arn("ssm", props.region, f"parameter{name}") for name in credentials]
                 statements.append(statement(["ssm:GetParameter"], arns, sid="ReadTheRegistryCredentials"))
+        statements += props.cluster_statements
         role = ServiceRole(
             self,
             "role",

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from .. import bindings as tf
 from ...config import NetworkConfig
-from ..policy_documents import policy, statement
+from ..policy_documents import account_administers_key, policy, statement
 from .naming import AccountRef, name_tag
 from .service_role import ServiceRole, ServiceRoleProps
 
@@ -159,13 +159,7 @@ class SandboxVpc(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=7,
             policy=policy(
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{props.account.partition}:iam::{props.account.account_id}:root"},
-                    "Action": ["kms:*"],
-                    "Resource": ["*"],
-                },
+                account_administers_key(props.account.partition, props.account.account_id),
                 {
                     "Sid": "CloudWatchLogsUsesForThisGroup",
                     "Effect": "Allow",
