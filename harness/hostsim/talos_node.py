@@ -28,8 +28,8 @@ reboot keeps it, a replaced instance starts in maintenance mode. Strict where Ta
   network, then checks etcd and the Kubernetes API, and names what it waits for.
 Cross-node state: etcd membership is a world file (etcd.json under DIR of --world),
 standing in for etcd's own replicated state; everything else one node learns of
-another goes over the network. Every apply, bootstrap and member removal is appended to
-record.jsonl there, for tests to count. What this cannot show: Talos itself (its config
+another goes over the network. Every apply, bootstrap (and refused bootstrap), etcd join
+and member removal is appended to record.jsonl there, for tests to count. What this cannot show: Talos itself (its config
 validation beyond these rules, its install, networking, kubelet), TLS, gRPC.
 """
 
@@ -207,9 +207,12 @@ class Node:
             raise Refused("Unimplemented", f"{api} is only available on control plane nodes")
 
     def do_Bootstrap(self, request: dict) -> dict:  # noqa: N802
+        if not self.control_plane:
+            self.record("bootstrap-refused", reason="worker")
         self._require_control_plane("bootstrap")
         with self.lock:
             if self.state.get("etcd_data"):
+                self.record("bootstrap-refused", reason="AlreadyExists")
                 raise Refused("AlreadyExists", "etcd data directory is not empty")
             cluster = self.config["cluster"]["id"]
             member = self._new_member()

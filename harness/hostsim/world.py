@@ -165,6 +165,10 @@ class SimulatedVpc:
             self.vpc.ip("link", "set", bridge, "up")
             address(self.vpc, bridge, f"{subnet.network_address + 1}/{subnet.prefixlen}", self._subnet_ipv6(subnet, 1))
         self.vpc.sysctl(**{f"net__ipv4__conf__{b}__send_redirects": 0 for b in self._subnet_bridges.values()})
+        # An address no instance holds (a node not launched yet) is unreachable after half a
+        # second, not three: a real VPC drops such packets silently, so this only shortens waits.
+        for bridge in self._subnet_bridges.values():
+            self.vpc.sysctl(**{f"net__ipv4__neigh__{bridge}__retrans_time_ms": 250, f"net__ipv4__neigh__{bridge}__mcast_solicit": 2})
         resolver = stack.vpc_cidr.network_address + 2
         address(self.vpc, "lo", f"{METADATA}/32", f"{TIME_SYNC}/32", f"{resolver}/32")
         if any(r.target == "endpoint" for routes in stack.route_tables.values() for r in routes):

@@ -9,6 +9,11 @@ the simulated internet publishes it (internet.py) and the test stacks pin that d
 in place of the real release's (tests/hostsim/conftest.py, `stand_in_pins`). The flag
 table of talosctl comes from Talos' CLI reference (`cli_reference.py`), kubectl's from
 `kubectl-flags.json` (see there).
+
+Run by a unit with a StateDirectory (the bastion's cluster unit), a stand-in appends its
+command line to `stand-in-argv.jsonl` there (the aws stand-in too), so a test can show
+that no secret was ever on a command line, however short-lived the command (a process
+list sampled now and then could miss one).
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SHEBANG = b"#!/usr/bin/python3\n"
 _MODULES = {"talosctl": ("cobra", "talos_formats", "talos_wire", "talosctl"), "kubectl": ("cobra", "kubectl")}
-_MAIN = """import json, pkgutil, sys
+_MAIN = """import json, os, pkgutil, sys, time
+log = os.environ.get("STATE_DIRECTORY")
+if log:  # every command line, for the tests' search for secrets (see tools/__init__.py)
+    with open(os.path.join(log.split(":")[0], "stand-in-argv.jsonl"), "a") as record:
+        record.write(json.dumps({{"time": time.time(), "argv": ["{tool}", *sys.argv[1:]]}}) + "\\n")
 from standin import {tool}
 release = json.loads(pkgutil.get_data("standin", "release.json"))
 for key, value in release["constants"].items():
