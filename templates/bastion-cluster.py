@@ -89,6 +89,12 @@ def write_private(path: str, text: str) -> None:
         stream.write(text)
 
 
+def same_value(stored: str | None, written: str) -> bool:
+    """Whether a parameter holds what a file gave it: the CLI stores a file:// value as it is,
+    its final newline too, and prints it with one more (Ssm.read drops that one)."""
+    return stored is not None and stored.rstrip("\n") == written.rstrip("\n")
+
+
 def read_text(path: str) -> str:
     with open(path) as stream:
         return stream.read()
@@ -252,7 +258,7 @@ class Cluster:
             if result.returncode != 0:
                 raise Failed(f"talosctl gen secrets: {reason(result)}")
             self.ssm.write(parameter["name"], parameter["tier"], self.secrets)
-            if self.ssm.read(parameter["name"]) != read_text(self.secrets).rstrip("\n"):
+            if not same_value(self.ssm.read(parameter["name"]), read_text(self.secrets)):
                 raise Failed(f"{parameter['name']} does not read back as written")
             say(f"generated the cluster's secrets into {parameter['name']}")
         else:
@@ -396,7 +402,7 @@ class Cluster:
         write_private(operator, kubeconfig.replace(self.plan["endpoint"], self.plan["operator_api_server"]))
         for key, path in (("talosconfig", self.talosconfig), ("kubeconfig", operator)):
             parameter = self.plan["parameters"][key]
-            if self.ssm.read(parameter["name"]) != read_text(path).rstrip("\n"):
+            if not same_value(self.ssm.read(parameter["name"]), read_text(path)):
                 self.ssm.write(parameter["name"], parameter["tier"], path)
                 say(f"wrote the {key} into {parameter['name']}")
 
