@@ -7,7 +7,10 @@ its NoCloud seed and to create `ec2-user`, AL2023's folders Debian lacks, and no
 prompt on the console. One thing
 stands in for this machine's kernel: wireguard-go for the WireGuard module it lacks
 (wg-quick uses it when told in its environment). Another shortens time: every
-RestartSec of the product's units is 1 s here, and nothing else about them changes.
+RestartSec of the product's units is 1 s here, and nothing else about them changes,
+except the cluster unit's waits between rounds (CLUSTER_TIMING: the program reads
+CLUSTER_RETRY_SECONDS and CLUSTER_POLL_SECONDS from its environment, 10 s and the plan's
+poll_seconds otherwise).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pathlib import Path
 SHIMS = Path(__file__).resolve().parent / "shims"
 RESTART_SECONDS_HERE = 1
 # The product's units whose retries the tests wait through.
-TIMED_UNITS = ("talos-sandbox-install.service", "registry-cache@.service")
+TIMED_UNITS = ("talos-sandbox-install.service", "registry-cache@.service", "talos-sandbox-cluster.service")
+CLUSTER_TIMING = {"CLUSTER_RETRY_SECONDS": 2, "CLUSTER_POLL_SECONDS": 3}
 
 CLOUD_CFG = """\
 # Simulation: the NoCloud seed stands in for EC2's datasource; no network config (the
@@ -70,7 +74,8 @@ def build_layer(target: Path) -> Path:
     (systemd / "wg-quick@.service.d" / "userspace.conf").write_text(WIREGUARD_USERSPACE)
     for unit in TIMED_UNITS:
         (systemd / f"{unit}.d").mkdir()
-        (systemd / f"{unit}.d" / "simulated-time.conf").write_text(f"[Service]\nRestartSec={RESTART_SECONDS_HERE}\n")
+        extra = "".join(f"Environment={k}={v}\n" for k, v in CLUSTER_TIMING.items()) if "cluster" in unit else ""
+        (systemd / f"{unit}.d" / "simulated-time.conf").write_text(f"[Service]\nRestartSec={RESTART_SECONDS_HERE}\n{extra}")
     (target / "etc" / "cloud" / "cloud.cfg.d").mkdir(parents=True)
     (target / "etc" / "cloud" / "cloud.cfg.d" / "90-amazon-linux-simulated.cfg").write_text(CLOUD_CFG)
     for folder in ("etc/sysconfig", "etc/amazon/ssm", "var/lib/simulated-dnf"):

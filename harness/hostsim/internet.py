@@ -1,7 +1,12 @@
 """The simulated internet's content: a test CA, GitHub's release assets, a large file.
 
 One HTTPS server answers as github.com and ghcr.io (IPv4 only, as the real ones) and as
-the AWS API endpoints (`*.amazonaws.com` IPv4 only, `*.api.aws` dual-stack). A real
+the AWS API endpoints (`*.amazonaws.com` IPv4 only, `*.api.aws` dual-stack). It also
+answers as dl.k8s.io, and as the hosts their downloads redirect to, as the real ones do
+(a 302: github.com's Talos release assets to release-assets.githubusercontent.com,
+dl.k8s.io to cdn.dl.k8s.io; all IPv4 here), so a download without `curl -L` gets
+nothing. Talos' releases carry the talosctl stand-in and `sha256sum.txt` naming every
+asset; dl.k8s.io the kubectl stand-in and its `kubectl.sha256` (tools/). A real
 registry (Debian's docker-registry, the CNCF distribution program) plays the upstream
 registries the caches proxy (Docker Hub, registry.k8s.io, quay.io, gcr.io). The
 distribution release the bastion downloads is that same program, packed as the release's
@@ -19,6 +24,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import tools
 from .hosts import run
 
 GITHUB = "203.0.113.10"
@@ -32,6 +38,11 @@ CHECKSUMS = "boot-to-talos-checksums.txt"
 LARGE_FILE = "large.bin"
 LARGE_FILE_BYTES = 6 * 1024 * 1024
 STUB_RECORD = "/var/log/boot-to-talos-stub.record"
+# Where downloads redirect (served by the same server, on GitHub's address).
+REDIRECTS = {"github.com": ("/siderolabs/talos/releases/download/", "release-assets.githubusercontent.com"),
+             "dl.k8s.io": ("/release/", "cdn.dl.k8s.io")}  # fmt: skip
+DOWNLOAD_HOSTS = ("dl.k8s.io", "cdn.dl.k8s.io", "release-assets.githubusercontent.com")
+TALOSCTL_ASSETS = ("talosctl-linux-amd64", "talosctl-linux-arm64", "talosctl-darwin-arm64")
 
 # boot-to-talos stand-in: records how it was started (arguments, working directory, the
 # file systems of itself and its working directory, its open files), then exits 0.
@@ -128,6 +139,34 @@ class Internet:
         digest = hashlib.sha256(tarball).hexdigest()
         (directory / CHECKSUMS).write_text(checksums if checksums is not None else f"{digest}  {ASSET}\n")
 
+    def talosctl_dir(self, version: str) -> Path:
+        return self.root / "siderolabs" / "talos" / "releases" / "download" / version
+
+    def publish_talosctl(self, version: str, arm64: bytes | None = None, checksums: str | None = None) -> None:
+        """The release's talosctl assets (the stand-in, per architecture) and sha256sum.txt naming each."""
+        directory = self.talosctl_dir(version)
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for asset in TALOSCTL_ASSETS:
+            _, os_name, arch = asset.split("-")
+            data = tools.talosctl_release(version, arch) if (os_name, arch) != ("linux", "arm64") or arm64 is None else arm64
+            (directory / asset).write_bytes(data)
+            lines.append(f"{hashlib.sha256(data).hexdigest()}  {asset}")
+        (directory / "sha256sum.txt").write_text(checksums if checksums is not None else "\n".join(lines) + "\n")
+
+    def kubectl_path(self, version: str, arch: str = "arm64") -> Path:
+        return self.root / "release" / version / "bin" / "linux" / arch / "kubectl"
+
+    def publish_kubectl(self, version: str, data: bytes | None = None, digest: str | None = None) -> None:
+        """dl.k8s.io's kubectl (the stand-in) and its .sha256 (the bare digest), per architecture."""
+        for arch in ("amd64", "arm64"):
+            path = self.kubectl_path(version, arch)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            binary = data if data is not None and arch == "arm64" else tools.kubectl_release(version, arch)
+            path.write_bytes(binary)
+            listed = digest if digest is not None and arch == "arm64" else hashlib.sha256(binary).hexdigest()
+            path.with_name("kubectl.sha256").write_text(listed)
+
     def publish_registry_release(self, version: str, tarball: bytes | None = None) -> None:
         """The distribution release: the tarball and its .sha256 (the digest of the genuine one)."""
         directory = self.root / "distribution" / "distribution" / "releases" / "download" / version
@@ -151,7 +190,7 @@ class Internet:
         ipv4_only = " ".join(f"{service}.{region}.amazonaws.com" for service in ("ssm", "ec2"))
         dual_stack = " ".join(f"{service}.{region}.api.aws" for service in ("ssm", "ec2"))
         return (
-            f"{GITHUB} github.com ghcr.io\n{AWS_API_IPV4} {ipv4_only}\n"
+            f"{GITHUB} github.com ghcr.io {' '.join(DOWNLOAD_HOSTS)}\n{AWS_API_IPV4} {ipv4_only}\n"
             f"{AWS_API_IPV6} {dual_stack}\n{AWS_API_IPV4} {dual_stack}\n"
             f"{UPSTREAM_REGISTRY} {' '.join(UPSTREAM_REGISTRY_NAMES)}\n"
         )
@@ -165,7 +204,7 @@ class Internet:
              "-keyout", str(self.key), "-out", str(request)])  # fmt: skip
         extensions = self.workdir / "san.cnf"
         endpoints = [f"*.{region}.amazonaws.com", f"*.{region}.api.aws"]  # a wildcard covers one label
-        names = ",".join(f"DNS:{name}" for name in ("github.com", "ghcr.io", *endpoints, *UPSTREAM_REGISTRY_NAMES))
+        names = ",".join(f"DNS:{name}" for name in ("github.com", "ghcr.io", *DOWNLOAD_HOSTS, *endpoints, *UPSTREAM_REGISTRY_NAMES))
         extensions.write_text(f"subjectAltName={names},IP:{UPSTREAM_REGISTRY}\n")
         run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(self.ca_cert), "-CAkey", str(ca_key),
              "-CAcreateserial", "-days", "2", "-extfile", str(extensions), "-out", str(self.cert)])  # fmt: skip

@@ -1,13 +1,15 @@
 """The simulated world's servers, each started inside its own network namespace.
 
     python -m harness.hostsim.servers https DIR CERT KEY LOG ACCOUNT   # GitHub, GHCR and AWS APIs
-    python -m harness.hostsim.servers imds ADDRESS ROLE ACCOUNT         # instance metadata (IMDSv2)
+    python -m harness.hostsim.servers imds ADDRESS ACCOUNT              # instance metadata (IMDSv2)
 
 `https` serves DIR on port 443 of every address of its namespace (IPv4 and IPv6) and
 logs each request's client address, so tests see whose address reached the internet;
-a POST to an AWS endpoint is an API call (harness/hostsim/aws_api.py, state in ACCOUNT).
+a GET of a download that redirects in reality redirects here too (internet.py REDIRECTS);
+a POST to an AWS endpoint is an API call (harness/hostsim/aws_api.py, state in ACCOUNT),
+each one logged with its outcome to ACCOUNT's `.calls.jsonl` (what tests count).
 `imds` answers, with IMDSv2 only, what the instance at the client's address reads: its
-instance-id, placement, MAC and the role's credentials.
+instance-id, placement, MAC and its role's name and credentials.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from . import aws_api
+from .internet import REDIRECTS
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -37,16 +40,33 @@ class _Files(http.server.SimpleHTTPRequestHandler):
     log_path: Path
     account: Path
 
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        host = self.headers.get("Host", "").split(":")[0]
+        prefix, target = REDIRECTS.get(host, (None, None))
+        if prefix is not None and self.path.startswith(prefix):
+            self.send_response(302)
+            self.send_header("Location", f"https://{target}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         host = self.headers.get("Host", "")
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if not (host.endswith(".amazonaws.com") or host.endswith(".api.aws")):
             return self.send_error(405)
+        request = json.loads(body)
         try:
             with aws_api.account(self.account) as state:
-                status, reply = 200, aws_api.answer(state, json.loads(body))
+                status, reply = 200, aws_api.answer(state, request)
         except aws_api.ApiError as error:
-            status, reply = 400, {"message": str(error)}
+            code, _, message = str(error).partition(": ")
+            status, reply = 400, {"__type": code, "message": message or code}
+        call = {"operation": f"{request.get('service')} {request.get('operation')}", "client": self.client_address[0],
+                "name": request.get("parameters", {}).get("name"), "error": reply.get("__type") if status != 200 else None}
+        with open(f"{self.account}.calls.jsonl", "a") as calls:
+            calls.write(json.dumps(call) + "\n")
         data = json.dumps(reply).encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(data)))
@@ -75,7 +95,6 @@ def serve_https(directory: str, cert: str, key: str, log: str, account: str, *ad
 
 
 class _Metadata(http.server.BaseHTTPRequestHandler):
-    role = "sandbox-role"
     tokens: set[str] = set()
     account: Path
 
@@ -113,17 +132,18 @@ class _Metadata(http.server.BaseHTTPRequestHandler):
         if self.path in facts:
             return self._reply(200, facts[self.path])
         prefix = "/latest/meta-data/iam/security-credentials/"
-        if self.path == prefix:
-            return self._reply(200, self.role)
-        if self.path == prefix + self.role:
-            credentials = {"Code": "Success", "AccessKeyId": aws_api.ACCESS_KEY, "SecretAccessKey": "simulated",
+        role = instance.get("role") or ""
+        if self.path == prefix and role:
+            return self._reply(200, role)
+        if self.path == prefix + role and role:
+            credentials = {"Code": "Success", "AccessKeyId": aws_api.access_key(instance["id"]), "SecretAccessKey": "simulated",
                            "Token": "simulated", "Expiration": "2099-01-01T00:00:00Z"}  # fmt: skip
             return self._reply(200, json.dumps(credentials))
         self._reply(404, "")
 
 
-def serve_imds(address: str, role: str, account: str) -> None:
-    handler = type("Metadata", (_Metadata,), {"role": role, "tokens": set(), "account": Path(account)})
+def serve_imds(address: str, account: str) -> None:
+    handler = type("Metadata", (_Metadata,), {"tokens": set(), "account": Path(account)})
     http.server.ThreadingHTTPServer((address, 80), handler).serve_forever()
 
 

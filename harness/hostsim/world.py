@@ -39,7 +39,8 @@ from .hosts import Host, Namespace, address, link, run, wait_for
 from .internet import AWS_API_IPV4, AWS_API_IPV6, GITHUB, REGISTRY_PROGRAM, UPSTREAM_REGISTRY, Internet
 from .machine import Machine
 from .rootfs import rootfs
-from .stack import SynthesizedStack
+from .stack import REGISTRY_VOLUME_ID, SynthesizedStack
+from .talos_nodes import NodeIdentity, TalosNodes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VPC_MTU = 9001
@@ -55,7 +56,7 @@ S3_PREFIX = "192.0.2.128/25"
 S3_ENDPOINT_ADDRESS = "192.0.2.200"
 METADATA = "169.254.169.254"
 TIME_SYNC = "169.254.169.123"
-REGISTRY_VOLUME_ID = "vol-0123456789abcdef0"
+BASTION_DEVICE = "eni-bastion"
 VOLUME_BYTES = 1024 * 1024 * 1024  # sparse; XFS needs 300 MB at least
 # A VPC address outside every subnet: a source the bastion must not masquerade.
 STRANGER_OFFSET = 200 * 256 + 1
@@ -72,6 +73,8 @@ class Instance:
     mac: str
     instance_id: str
     ipv6: str | None = None
+    talos: subprocess.Popen | None = None
+    """The Talos node stand-in, once the instance has become Talos (talos_nodes.py)."""
 
     @property
     def namespace(self) -> Namespace:
@@ -94,6 +97,8 @@ class SimulatedVpc:
     prefix: str = field(default_factory=lambda: f"tsb{secrets.token_hex(3)}-")
     bastion: Instance | None = None
     nodes: dict[str, Instance] = field(default_factory=dict)
+    talos: TalosNodes | None = None
+    """Set (with_talos) for nodes that become Talos once boot-to-talos has run."""
 
     def __post_init__(self) -> None:
         self._cleanup = ExitStack()
@@ -101,6 +106,7 @@ class SimulatedVpc:
         self._subnet_bridges: dict[ipaddress.IPv4Network, str] = {}
         self._instances: list[Instance] = []
         self._launches = 0
+        self._node_launches: dict[ipaddress.IPv4Address, int] = {}
         self.internet = Internet(self.workdir / "internet")
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -117,6 +123,8 @@ class SimulatedVpc:
         self.close()
 
     def close(self) -> None:
+        if self.talos is not None:
+            self.talos.close()
         for instance in self._instances:
             instance.machine.halt()
             instance.machine.unmount()
@@ -157,6 +165,10 @@ class SimulatedVpc:
             self.vpc.ip("link", "set", bridge, "up")
             address(self.vpc, bridge, f"{subnet.network_address + 1}/{subnet.prefixlen}", self._subnet_ipv6(subnet, 1))
         self.vpc.sysctl(**{f"net__ipv4__conf__{b}__send_redirects": 0 for b in self._subnet_bridges.values()})
+        # An address no instance holds (a node not launched yet) is unreachable after half a
+        # second, not three: a real VPC drops such packets silently, so this only shortens waits.
+        for bridge in self._subnet_bridges.values():
+            self.vpc.sysctl(**{f"net__ipv4__neigh__{bridge}__retrans_time_ms": 250, f"net__ipv4__neigh__{bridge}__mcast_solicit": 2})
         resolver = stack.vpc_cidr.network_address + 2
         address(self.vpc, "lo", f"{METADATA}/32", f"{TIME_SYNC}/32", f"{resolver}/32")
         if any(r.target == "endpoint" for routes in stack.route_tables.values() for r in routes):
@@ -175,7 +187,7 @@ class SimulatedVpc:
         self._internet()
         if self.wireguard_endpoint:
             self._wireguard_peer()
-        self._start(self.vpc, "imds", METADATA, "sandbox-bastion", str(self.account))
+        self._start(self.vpc, "imds", METADATA, str(self.account))
         self._start(self.inet, "https", str(self.internet.root), str(self.internet.cert), str(self.internet.key),
                     str(self.internet.access_log), str(self.account), GITHUB, AWS_API_IPV4, AWS_API_IPV6)  # fmt: skip
         self._start_upstream_registry()
@@ -316,15 +328,11 @@ table inet pmtud_black_hole {
             volumes[REGISTRY_VOLUME_ID] = {"id": REGISTRY_VOLUME_ID, "name": self.stack.registry_volume,
                                            "az": self.stack.availability_zone, "loop": self.volume_loop,
                                            "attached_to": None}  # fmt: skip
-        ssm = dict(self.parameters)
+        operator = dict(self.parameters)
         if self.wireguard_key_parameter:
-            ssm[self.wireguard_key_parameter] = self.bastion_private_key
-        state = {
-            "ssm": ssm,
-            "prefix_lists": {f"com.amazonaws.{self.stack.region}.s3": {"id": "pl-6da54004", "cidrs": [S3_PREFIX]}},
-            "volumes": volumes,
-            "instances": {},
-        }
+            operator[self.wireguard_key_parameter] = self.bastion_private_key
+        prefix_lists = {f"com.amazonaws.{self.stack.region}.s3": {"id": "pl-6da54004", "cidrs": [S3_PREFIX], "owner": "aws"}}
+        state = aws_api.initial_state(self.stack, operator, volumes, prefix_lists)
         self.account.write_text(json.dumps(state, indent=1))
 
     def _volume_device(self) -> str:
@@ -379,14 +387,17 @@ table inet pmtud_black_hole {
         machine.binds = {v["loop"]: aws_api.NVME_DEVICE for v in attached}
         machine.start()
         with aws_api.account(self.account) as state:
-            state["instances"][instance.instance_id] = {"ip": str(instance.ip), "az": self.stack.availability_zone,
-                                                        "mac": instance.mac, "leader": machine.leader,
-                                                        "by_id": str(machine.by_id)}  # fmt: skip
+            bastion = instance.device == BASTION_DEVICE
+            state["instances"][instance.instance_id] = {
+                "ip": str(instance.ip), "az": self.stack.availability_zone, "mac": instance.mac, "leader": machine.leader,
+                "by_id": str(machine.by_id), "role": self.stack.bastion_role if bastion else self.stack.node_role,
+                "tags": self.stack.bastion_tags if bastion else {},
+            }  # fmt: skip
 
     def launch_bastion(self) -> Instance:
         """A new bastion instance on the static ENI (same address, MAC and IPv6), fresh disk."""
         stack = self.stack
-        self.bastion = self._launch("bastion", stack.bastion_ip, stack.bastion_subnet, "eni-bastion", "02:00:00:00:01:00",
+        self.bastion = self._launch("bastion", stack.bastion_ip, stack.bastion_subnet, BASTION_DEVICE, "02:00:00:00:01:00",
                                     stack.bastion_user_data, ipv6=self._subnet_ipv6(stack.bastion_subnet, 0x100))  # fmt: skip
         return self.bastion
 
@@ -403,15 +414,64 @@ table inet pmtud_black_hole {
         self._namespaces.remove(bastion.namespace)
         self.bastion = None
 
-    def launch_node(self, ip: ipaddress.IPv4Address) -> Instance:
-        index = len(self.nodes)
-        node = self._launch(f"node{index}", ip, self.stack.node_subnet, f"eni-node{index}", f"02:00:00:00:02:{index:02x}",
-                            self.stack.node_user_data[ip])  # fmt: skip
+    def launch_node(self, ip: ipaddress.IPv4Address, preinstalled: bool = False) -> Instance:
+        """A new instance at the node's address (a replacement gets its own name, MAC and disk).
+
+        preinstalled: the instance is Talos in maintenance mode from the start (talos_nodes.py)."""
+        index = sorted(self.stack.node_user_data).index(ip)
+        launches = self._node_launches.get(ip, 0)
+        self._node_launches[ip] = launches + 1
+        name = f"node{index}" + (f"-{launches}" if launches else "")
+        mac = f"02:00:00:00:{2 + launches:02x}:{index:02x}"
+        if preinstalled:
+            node = self._talos_instance(name, ip, mac)
+        else:
+            node = self._launch(name, ip, self.stack.node_subnet, f"eni-{name}", mac, self.stack.node_user_data[ip])
         self.nodes[str(ip)] = node
         return node
 
+    def _talos_instance(self, name: str, ip, mac: str) -> Instance:
+        self._launches += 1
+        instance_id = f"i-{self._launches:017x}"
+        machine = Machine(self.prefix + name, self._namespace(name), self.workdir / f"{name}-{instance_id}",
+                          (self.amazon_linux, self.rootfs))  # fmt: skip
+        machine.disk.mkdir(parents=True)
+        instance = Instance(machine, ip, self.stack.node_subnet, f"eni-{name}", mac, instance_id)
+        self._instances.append(instance)
+        self._attach(instance)
+        self.talos._serve(instance)
+        return instance
+
+    def with_talos(self, cluster: str, talos: str, identities: dict[str, NodeIdentity]) -> TalosNodes:
+        """From now on, nodes become Talos once boot-to-talos has run (talos_nodes.py)."""
+        self.talos = TalosNodes(self, cluster, talos, identities)
+        self.talos.start()
+        return self.talos
+
+    def power_off(self, instance: Instance) -> None:
+        """The instance's container stops (every process of it); its link comes back up, empty."""
+        self._detach(instance)
+        instance.machine.unmount()
+        instance.namespace.create()
+        self._attach(instance)
+
+    def terminate_node(self, ip: ipaddress.IPv4Address) -> None:
+        """The node's instance goes, with its disk; launch_node(ip) brings a new one."""
+        node = self.nodes.pop(str(ip))
+        if self.talos is not None:
+            self.talos.stop(node)
+        self._detach(node)
+        node.machine.unmount()
+        with aws_api.account(self.account) as state:
+            state["instances"].pop(node.instance_id, None)
+        self._namespaces.remove(node.namespace)
+
     def reboot(self, instance: Instance) -> None:
-        """systemctl reboot inside; the instance comes up again with its disk (and attached volumes)."""
+        """systemctl reboot inside; the instance comes up again with its disk (and attached volumes).
+        A node that is Talos reboots as Talos (its stand-in restarts on the same disk)."""
+        if instance.talos is not None:
+            self.talos.reboot(instance)
+            return
         instance.machine.reboot()
         self._detach(instance)
         instance.namespace.create()

@@ -8,6 +8,7 @@ Every instance boots systemd and cloud-init, which runs its user-data as synthes
 from __future__ import annotations
 
 import hashlib
+import json
 import ipaddress
 import os
 import secrets
@@ -21,8 +22,11 @@ import pytest
 from harness.hostsim.hosts import wait_for
 from harness.hostsim.internet import LARGE_FILE, large_file, release_sha256
 from harness.hostsim.stack import SynthesizedStack
+from harness.hostsim.talos_nodes import NodeIdentity
+from harness.hostsim.tools import stand_in_pins
 from harness.hostsim.world import Instance, SimulatedVpc
 from talos_sandbox.config import SandboxConfig
+from talos_sandbox.synth import synthesize
 
 from ..conftest import WIREGUARD, make_config, require_tool, unavailable
 
@@ -45,6 +49,25 @@ def host_prerequisites():
         require_tool(command, package)
     if not Path("/dev/net/tun").exists():
         unavailable("host-level tests need /dev/net/tun for wireguard-go")
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory):
+    """synth(config) -> (stack folder, parsed cdk.tf.json), as tests/conftest.py's, but with the
+    talosctl and kubectl pins of the release matrix replaced by the stand-ins' digests: the one
+    place a host test's stack differs from the product's (harness/hostsim/tools, stand_in_pins)."""
+    cache: dict[str, tuple[Path, dict]] = {}
+
+    def run(config: SandboxConfig) -> tuple[Path, dict]:
+        key = config.model_dump_json()
+        if key not in cache:
+            out = tmp_path_factory.mktemp("synth")
+            with stand_in_pins():
+                [stack_dir] = synthesize([config], out)
+            cache[key] = (stack_dir, json.loads((stack_dir / "cdk.tf.json").read_text()))
+        return cache[key]
+
+    return run
 
 
 def _wg_key() -> str:
@@ -83,9 +106,19 @@ SCENARIOS = {
     "default-config": {"as_shipped": True},
 }  # fmt: skip
 UNPINNED = {"default-public-ipv4", "default-config"}
+# The cluster's bring-up (tests/hostsim/test_cluster_bring_up.py): the default sandbox (three
+# control planes) and five nodes with two workers on other CIDRs, without the registry caches.
+FIVE_NODES = [{**node, "machine_type": "worker" if index > 3 else "controlplane"}
+              for index, node in enumerate(OTHER_NODES, start=1)]  # fmt: skip
+CLUSTER_SCENARIOS = {
+    "cluster-default": {"scenario": "default-wireguard"},
+    "cluster-five": {"scenario": "other-public-ipv4", "nodes": FIVE_NODES},
+}
 
 
 def scenario_config(name: str, keys: Keys) -> SandboxConfig:
+    if name in CLUSTER_SCENARIOS:
+        return cluster_config(name, keys)
     scenario = SCENARIOS[name]
     if scenario.get("as_shipped"):
         return make_config()
@@ -103,12 +136,25 @@ def scenario_config(name: str, keys: Keys) -> SandboxConfig:
         "docker.io": {"port": 5050, "credentials_parameter": REGISTRY_CREDENTIALS_PARAMETER},
         "registry.k8s.io": {"port": 5051},
     }}  # fmt: skip
-    overrides = {"network": network, "bastion": bastion}
+    # The boot scripts' scenarios leave the cluster's bring-up to their own tests (they boot
+    # nodes that never become Talos); the default config as shipped keeps it on.
+    overrides = {"network": network, "bastion": bastion, "bring_up": {"enabled": False}}
     if name not in UNPINNED:
         overrides["talos"] = {"boot_to_talos_sha256": release_sha256()}
     if "nodes" in scenario:
         overrides["nodes"] = scenario["nodes"]
     return make_config(**overrides)
+
+
+def cluster_config(name: str, keys: Keys) -> SandboxConfig:
+    """A boot scripts' scenario with the bring-up on, no registry caches, one-minute health runs."""
+    cluster = CLUSTER_SCENARIOS[name]
+    document = scenario_config(cluster["scenario"], keys).model_dump(mode="json", exclude_none=True)
+    document["bastion"]["registry_caches"] = {"enabled": False}
+    document["bring_up"] = {"enabled": True, "health_timeout_minutes": 1}
+    if "nodes" in cluster:
+        document["nodes"] = cluster["nodes"]
+    return make_config(**document)
 
 
 @dataclass
@@ -179,6 +225,15 @@ def _build(name: str, keys: Keys, synth, workdir: Path) -> Sandbox:
     try:
         world.internet.publish_release(config.talos.boot_to_talos_version)
         world.internet.publish_registry_release(config.bastion.registry_caches.registry_version)
+        if config.talos_release is not None:
+            world.internet.publish_talosctl(config.talos_release.talosctl.version)
+            world.internet.publish_kubectl(config.talos_release.kubectl.version)
+        if name in CLUSTER_SCENARIOS:
+            world.with_talos(config.name, config.talos_version, {
+                str(node.private_ip): NodeIdentity(node.name, node.machine_type, node.root_volume_gb or
+                                                   config.node_defaults.root_volume_gb)
+                for node in config.nodes
+            })  # fmt: skip
     except BaseException:
         world.close()
         raise

@@ -58,7 +58,7 @@ def test_bastion_keeps_aws_services_outside_the_tunnel(running_sandbox, scenario
     assert token.returncode == 0, f"instance metadata unreachable: {token.stderr}"
     credentials = bastion.machine.run(
         "curl", "-fsS", "--max-time", "3", "-H", f"X-aws-ec2-metadata-token: {token.stdout}",
-        f"http://{METADATA}/latest/meta-data/iam/security-credentials/sandbox-bastion", check=False,
+        f"http://{METADATA}/latest/meta-data/iam/security-credentials/{sandbox.stack.bastion_role}", check=False,
     )  # fmt: skip
     assert '"AccessKeyId"' in credentials.stdout
     resolver = str(sandbox.stack.vpc_cidr.network_address + 2)
