@@ -84,12 +84,13 @@ def _tool(tool: PinnedTool, checksum_format: str) -> dict[str, str]:
     }
 
 
-def cluster_plan(config: SandboxConfig) -> dict:
-    """What the bastion's program needs; a change of it replaces the bastion (its user-data)."""
+def cluster_plan(config: SandboxConfig, parameters: dict[str, ClusterParameter] | None = None) -> dict:
+    """What the bastion's program needs; a change of it replaces the bastion (its user-data).
+    `parameters`: cluster_parameters(config), when the caller has them already."""
     release = config.talos_release
     if release is None:  # the config refuses bring_up without pinned tools
         raise SandboxError(f"no pinned talosctl for Talos {config.talos_version}")
-    parameters = cluster_parameters(config)
+    parameters = parameters or cluster_parameters(config)
     nodes = []
     for node in config.nodes:
         nodes.append({
@@ -124,5 +125,5 @@ def cluster_plan(config: SandboxConfig) -> dict:
     }
 
 
-def cluster_plan_json(config: SandboxConfig) -> str:
-    return json.dumps(cluster_plan(config), indent=1, sort_keys=True) + "\n"
+def cluster_plan_json(config: SandboxConfig, parameters: dict[str, ClusterParameter] | None = None) -> str:
+    return json.dumps(cluster_plan(config, parameters), indent=1, sort_keys=True) + "\n"

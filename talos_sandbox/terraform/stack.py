@@ -97,6 +97,8 @@ class SandboxStack(tf.TerraformStack):
             if caches.active
             else None
         )
+        # Rendered once: every patch's text is a parameter's value and part of the bastion's plan.
+        planned = cluster_parameters(config) if config.bring_up.enabled else {}
         self.cluster = (
             ClusterParameters(
                 self,
@@ -105,7 +107,7 @@ class SandboxStack(tf.TerraformStack):
                     name=config.name,
                     region=config.region,
                     account=account,
-                    parameters=cluster_parameters(config),
+                    parameters=planned,
                     kms_alias=kms_alias(config),
                 ),
             )
@@ -136,8 +138,8 @@ class SandboxStack(tf.TerraformStack):
                 tags={**config.tags, "Sandbox": config.name},
                 registry_caches=caches,
                 registry_cache_storage=cache_storage,
-                cluster_plan=cluster_plan_json(config) if self.cluster else None,
-                cluster_status_parameter=cluster_parameters(config)["status"].name if self.cluster else None,
+                cluster_plan=cluster_plan_json(config, planned) if self.cluster else None,
+                cluster_status_parameter=self.cluster.names["status"] if self.cluster else None,
                 cluster_statements=tuple(self.cluster.bastion_statements()) if self.cluster else (),
             ),
         )
@@ -226,7 +228,7 @@ class SandboxStack(tf.TerraformStack):
         if self.cluster is not None:
             for key in ("status", "kubeconfig", "talosconfig"):
                 outputs[f"cluster_{key}_parameter"] = (
-                    cluster_parameters(config)[key].name,
+                    self.cluster.names[key],
                     f"SSM parameter with the cluster's {key} (written by the bastion; `next-steps`)",
                 )
             outputs["cluster_read_policy_arn"] = (

@@ -110,11 +110,21 @@ def program(tmp_path, monkeypatch):
 
 
 def cluster(program, world, config):
-    monkeypatch_run = world.run
-    program.run = monkeypatch_run
+    program.run = world.run
     found = program.Cluster(json.loads(json.dumps(cluster_plan(config))))
     found.status.load()
     return found
+
+
+def brought_up(program):
+    """The default sandbox, every node in maintenance mode, converged; its calls forgotten."""
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found)
+    world.calls.clear()
+    return config, world, found
 
 
 def converge(program, found, rounds=3):
@@ -155,12 +165,7 @@ def test_a_new_bastion_bootstraps_never_again_and_keeps_the_secrets(program):
 
 
 def test_a_replaced_node_is_configured_and_a_changed_patch_reapplied(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found)
-    world.calls.clear()
+    config, world, found = brought_up(program)
     world.nodes["10.10.0.102"] = "maintenance"  # a fresh instance
     world.ssm["/cozy-demo/cluster/patches/talos-compute-3"] += "# changed\n"
     converge(program, found)
@@ -231,12 +236,7 @@ def test_a_node_is_configured_only_once_it_answers_after_its_reboot(program):
 
 
 def test_a_shared_patch_changes_one_control_plane_a_round(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found)
-    world.calls.clear()
+    config, world, found = brought_up(program)
     world.ssm["/cozy-demo/cluster/patches/cozystack"] += "# changed\n"  # every node's
     converge(program, found, 1)
     assert world.count("apply-config") == 1

@@ -44,6 +44,8 @@ class ClusterParameters(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ClusterParametersProps) -> None:
         super().__init__(scope, construct_id)
         self._props = props
+        self.names = {key: parameter.name for key, parameter in props.parameters.items()}
+        """Each parameter's name by key (known at synth, unlike the resources' name tokens)."""
         self.key = tf.KmsKey(
             self,
             "key",
