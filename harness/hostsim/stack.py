@@ -144,6 +144,8 @@ class _Resolver:
         if kind == "aws_kms_key":
             key = kms_key_id(name)
             return {"arn": f"arn:{PARTITION}:kms:{self.region}:{ACCOUNT_ID}:key/{key}", "key_id": key, "id": key}.get(attribute)
+        if kind == "aws_kms_alias" and attribute == "name":
+            return resource.get("name")
         if kind == "aws_ebs_volume" and attribute in ("arn", "id"):
             return (f"arn:{PARTITION}:ec2:{self.region}:{ACCOUNT_ID}:volume/{REGISTRY_VOLUME_ID}" if attribute == "arn"
                     else REGISTRY_VOLUME_ID)  # fmt: skip
@@ -173,7 +175,8 @@ def _account(stack: dict, template: dict, instance: dict) -> dict:
     aliases = {a["name"]: resolve(a["target_key_id"].replace(".key_id}", ".arn}")) for a in resources.get("aws_kms_alias", {}).values()}
     parameters = {
         p["name"]: {"value": p.get("value", p.get("value_wo")), "type": p["type"], "tier": p.get("tier", "Standard"),
-                    "key": resolve(p["key_id"]) if p.get("key_id") else None}
+                    # A key named by alias (as the stack does) is the key the alias targets.
+                    "key": aliases.get(resolve(p["key_id"]), resolve(p["key_id"])) if p.get("key_id") else None}
         for p in resources.get("aws_ssm_parameter", {}).values()
     }  # fmt: skip
     roles = {resolve(r["name"]): {"statements": [], "managed": []} for r in resources.get("aws_iam_role", {}).values()}

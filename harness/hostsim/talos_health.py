@@ -12,7 +12,8 @@ cannot reach fails the check. The checks:
    /readyz to the kubeconfig's credentials.
 
 The Kubernetes API stand-in (:6443 on each control plane that is an etcd member) answers
-/readyz, /livez and /healthz ("ok") and /version, to clients whose X-Kube-Client header
+/readyz, /livez and /healthz ("ok"), /version and /api/v1/nodes (every configured node
+registers once the cluster was bootstrapped), to clients whose X-Kube-Client header
 carries the kubeconfig's certificate and key (tools/talos_formats.py); 401 otherwise.
 Later work (issue 21) adds objects here: ROUTES maps a path to its answer.
 """
@@ -110,8 +111,17 @@ def _version(node) -> tuple[int, bytes]:
     return 200, json.dumps(body).encode()
 
 
+def _nodes(node) -> tuple[int, bytes]:
+    """The Node objects the cluster's kubelets registered (NotReady: no CNI is modelled)."""
+    with node.world.etcd() as etcd:
+        registered = (etcd.get(node.config["cluster"]["id"]) or {}).get("nodes", {})
+    items = [{"metadata": {"name": name}, "status": {"addresses": [{"type": "InternalIP", "address": ip}]}}
+             for name, ip in sorted(registered.items())]  # fmt: skip
+    return 200, json.dumps({"kind": "NodeList", "apiVersion": "v1", "items": items}).encode()
+
+
 ROUTES = {"/readyz": lambda node: (200, b"ok"), "/livez": lambda node: (200, b"ok"),
-          "/healthz": lambda node: (200, b"ok"), "/version": _version}  # fmt: skip
+          "/healthz": lambda node: (200, b"ok"), "/version": _version, "/api/v1/nodes": _nodes}  # fmt: skip
 
 
 def kube_server(node) -> http.server.ThreadingHTTPServer:

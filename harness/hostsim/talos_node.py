@@ -277,11 +277,22 @@ class Node:
 
     def tick(self) -> None:
         with self.lock:
-            if self.state["mode"] != "configured" or not self.control_plane:
+            if self.state["mode"] != "configured":
+                return
+            self._register()
+            if not self.control_plane:
                 return
             if not self.state.get("etcd_data"):
                 self._try_join()
             self._kube(self.is_member())
+
+    def _register(self) -> None:
+        """The kubelet's Node object: registered once the cluster was bootstrapped (its API
+        exists), kept under the cluster's entry; a replaced node registers again."""
+        with self.world.etcd() as etcd:
+            entry = etcd.get(self.config["cluster"]["id"])
+            if entry and entry["members"]:
+                entry.setdefault("nodes", {})[self.hostname] = self.ip
 
     def _try_join(self) -> None:
         with self.world.etcd() as etcd:
