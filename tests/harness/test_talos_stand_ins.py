@@ -60,7 +60,10 @@ class Cluster:
         wait_for(lambda: _listening(ip), 10, what=f"the node stand-in on {ip}")
 
     def stop(self, ip: str) -> None:
-        self.processes.pop(ip).kill()
+        # Waited for: until it is gone its socket still listens, and start() would take it for the new one.
+        process = self.processes.pop(ip)
+        process.kill()
+        process.wait(timeout=10)
 
     def talosctl(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(self.workdir / "talosctl"), *args], capture_output=True, text=True, cwd=self.workdir,
