@@ -55,7 +55,8 @@ def test_caches_format_mount_serve_and_survive_reboot_and_replacement(new_sandbo
     push_upstream(world)
     node = sandbox.start_node()
     digest = pull(node, sandbox.stack.bastion_ip)
-    assert cached(bastion, digest), "the pull went through the cache onto the volume"
+    # The proxy stores a blob while it streams it on; under load the file lands just after the pull ends.
+    wait_for(lambda: cached(bastion, digest), 30, what="the pull to go through the cache onto the volume")
 
     world.reboot(bastion)
     bastion.machine.wait_booted()
