@@ -62,11 +62,14 @@ from pathlib import Path
 READY_SECONDS = 1.0
 OPERATOR_SECONDS = 1.5
 PACKAGESOURCE_SECONDS = 1.5
-HELMRELEASE_STEP = 0.4
+HELMRELEASE_STEP = 0.2
 HELMRELEASE_READY = 1.5
-PLATFORM = ("cozy-cert-manager/cert-manager", "cozy-cilium/cilium", "cozy-kubeovn/kubeovn", "cozy-fluxcd/fluxcd",
-            "cozy-linstor/piraeus-operator", "cozy-linstor/linstor", "cozy-metallb/metallb",
-            "cozy-dashboard/dashboard")  # fmt: skip
+# More than 10, as the product waits for (CozyStack's e2e waits for more than 10; the guide lists 24).
+PLATFORM = ("cozy-cert-manager/cert-manager", "cozy-cert-manager/cert-manager-issuers", "cozy-cilium/cilium",
+            "cozy-kubeovn/kubeovn", "cozy-linstor/piraeus-operator", "cozy-linstor/linstor", "cozy-metallb/metallb",
+            "cozy-snapshot-controller/snapshot-controller", "cozy-victoria-metrics-operator/victoria-metrics-operator",
+            "cozy-kubevirt/kubevirt-operator", "cozy-cozystack-api/cozystack-api",
+            "cozy-cozystack-controller/cozystack-controller", "cozy-dashboard/dashboard", "tenant-root/tenant-root")  # fmt: skip
 PLATFORM_PACKAGE = "cozystack.cozystack-platform"
 OPERATOR = "cozystack-operator"
 LINSTOR_NAMESPACE = "cozy-linstor"
