@@ -112,6 +112,7 @@ class Store:
     def __init__(self, state: dict, world, now: float, cluster_id: str):
         self.state, self.world, self.now, self.cluster_id = state, world, now, cluster_id
         state.setdefault("objects", {})
+        state.setdefault("times", {})  # object key -> {"created", "ready", "healed"}: the simulation's clock
         state.setdefault("linstor", {"nodes": {}, "pools": {}, "zpools": {}})
 
     # --- resources ------------------------------------------------------------------
@@ -139,9 +140,11 @@ class Store:
 
     def put(self, resource: str, obj: dict, event: str | None = "kube-create") -> dict:
         metadata = obj.setdefault("metadata", {})
-        metadata.setdefault("creationTimestamp", self.now)
+        key = self.key(resource, metadata.get("namespace"), metadata["name"])
+        self.state["times"].setdefault(key, {"created": self.now})
+        metadata.setdefault("creationTimestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.now)))
         metadata.setdefault("uid", _hash(resource, metadata.get("namespace", ""), metadata["name"], str(self.now)))
-        self.state["objects"][self.key(resource, metadata.get("namespace"), metadata["name"])] = obj
+        self.state["objects"][key] = obj
         if event:
             self.world.record(event=event, resource=resource, namespace=metadata.get("namespace"), name=metadata["name"])
         return obj
@@ -150,13 +153,15 @@ class Store:
 
     def advance(self, faults: dict) -> None:
         now = self.now
-        for _, deployment in self.objects("deployments.apps"):
+        times = self.state["times"]
+        for key, deployment in self.objects("deployments.apps"):
             status = deployment.setdefault("status", {})
-            if not status.get("readyReplicas") and now >= deployment["metadata"]["creationTimestamp"] + READY_SECONDS:
+            if not status.get("readyReplicas") and now >= times[key]["created"] + READY_SECONDS:
                 replicas = deployment.get("spec", {}).get("replicas", 1)
-                status.update(replicas=replicas, readyReplicas=replicas, availableReplicas=replicas, readyAt=now)
-        operator = next((d for _, d in self.objects("deployments.apps") if d["metadata"]["name"] == OPERATOR), None)
-        ready_at = (operator or {}).get("status", {}).get("readyAt")
+                status.update(replicas=replicas, readyReplicas=replicas, availableReplicas=replicas)
+                times[key]["ready"] = now
+        operator = next((k for k, d in self.objects("deployments.apps") if d["metadata"]["name"] == OPERATOR), None)
+        ready_at = times[operator].get("ready") if operator else None
         if ready_at is not None and now >= ready_at + OPERATOR_SECONDS:
             for name, (group, version, kind, namespaced) in OPERATOR_CRDS.items():
                 if self.get("customresourcedefinitions.apiextensions.k8s.io", None, name) is None:
@@ -171,7 +176,7 @@ class Store:
                          "metadata": {"name": PLATFORM_PACKAGE}, "spec": {"variants": [{"name": "isp-full"}]}})  # fmt: skip
         package = self.get("packages.cozystack.io", None, PLATFORM_PACKAGE)
         if package is not None:
-            applied = package["metadata"]["creationTimestamp"]
+            applied = times[self.key("packages.cozystack.io", None, PLATFORM_PACKAGE)]["created"]
             for index, ref in enumerate(PLATFORM):
                 namespace, name = ref.split("/")
                 appears = applied + HELMRELEASE_STEP * (index + 1)
@@ -182,23 +187,24 @@ class Store:
                 if release is None:
                     release = self.put("helmreleases.helm.toolkit.fluxcd.io", {
                         "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-                        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": appears},
+                        "metadata": {"name": name, "namespace": namespace},
                         "spec": {"chart": {"spec": {"chart": name}}}, "status": {}})  # fmt: skip
+                clock = times[self.key("helmreleases.helm.toolkit.fluxcd.io", namespace, name)]
                 fault = faults.get("helmreleases", {}).get(ref)
                 if fault:
                     condition = ("False", fault.get("reason", "InstallFailed"), fault.get("message", "install failed"))
-                    release["status"]["healedAt"] = None
-                elif release["status"].get("failed"):
-                    release["status"]["healedAt"] = release["status"].get("healedAt") or now
-                    ready = now >= release["status"]["healedAt"] + HELMRELEASE_READY
+                    clock.pop("healed", None)
+                elif clock.get("failed"):
+                    clock.setdefault("healed", now)
+                    ready = now >= clock["healed"] + HELMRELEASE_READY
                     condition = ("True", "InstallSucceeded", "Helm install succeeded") if ready else ("Unknown", *PROGRESSING)
                 else:
-                    ready = now >= appears + HELMRELEASE_READY
+                    ready = now >= clock["created"] + HELMRELEASE_READY
                     condition = ("True", "InstallSucceeded", "Helm install succeeded") if ready else ("Unknown", *PROGRESSING)
                 if condition[0] == "False":
-                    release["status"]["failed"] = True
+                    clock["failed"] = True
                 elif condition[0] == "True":
-                    release["status"]["failed"] = False
+                    clock["failed"] = False
                 release["status"]["conditions"] = [{"type": "Ready", "status": condition[0], "reason": condition[1],
                                                     "message": condition[2]}]  # fmt: skip
         linstor = self.get("helmreleases.helm.toolkit.fluxcd.io", LINSTOR_NAMESPACE, "linstor")
@@ -213,7 +219,7 @@ class Store:
         if self.get("deployments.apps", LINSTOR_NAMESPACE, "linstor-controller") is None:
             self.put("deployments.apps", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
                 "name": "linstor-controller", "namespace": LINSTOR_NAMESPACE}, "spec": {"replicas": 1},
-                "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "readyAt": self.now}}, event=None)  # fmt: skip
+                "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}}, event=None)  # fmt: skip
             self._pod(f"linstor-controller-{_hash('controller')}-{_hash('pod')}", dict([CONTROLLER_LABEL]), None, "linstor")
         registered = self.world.registered(self.cluster_id)
         for node in sorted(registered):
