@@ -45,6 +45,7 @@ NODES = {
     "127.0.0.22": ("cp-2", "controlplane", SPLIT, False),
     "127.0.0.23": ("worker-3", "worker", None, False),  # no LINSTOR volume at all
     "127.0.0.24": ("worker-4", "worker", DATA, False),  # a data selector, but no data disk
+    "127.0.0.25": ("worker-5", "worker", UNCAPPED, False),  # on the system disk, EPHEMERAL not capped: no room
 }
 STORAGE_CLASSES = """apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -227,11 +228,12 @@ def test_volumestatus_answers_from_the_applied_config(world):
     def location(ip: str) -> subprocess.CompletedProcess:
         return world.talos(ip, "get", "volumestatus", "r-linstor", "-o", "jsonpath={.spec.location}")
 
-    data, split, none, no_disk = (location(ip) for ip in NODES)
+    data, split, none, no_disk, uncapped = (location(ip) for ip in NODES)
     assert (data.returncode, data.stdout) == (0, "/dev/nvme1n1p1\n"), data.stderr
     assert (split.returncode, split.stdout) == (0, "/dev/nvme0n1p5\n"), split.stderr
     assert none.returncode == 1 and "code = NotFound" in none.stderr and "r-linstor" in none.stderr
     assert (no_disk.returncode, no_disk.stdout) == (0, "\n"), "no data disk: the volume waits, no location"
+    assert (uncapped.returncode, uncapped.stdout) == (0, "\n"), "EPHEMERAL takes the disk: the volume waits"
     assert world.talos("127.0.0.21", "get", "volumestatus", "r-linstor", "-o", "jsonpath={.spec.location[0]}").returncode == 1
 
 
