@@ -18,8 +18,14 @@ and converges, round after round, until the cluster is up, then keeps it so:
   health       `talosctl health` with every node named; with CozyStack's patches (no CNI
                until CozyStack installs one, so the nodes stay NotReady) every node
                registered with Kubernetes instead;
+  cozystack    (CozyStack v1, the plan's `cozystack`) the cozy-installer chart, pulled by
+               version and checked against its pinned sha256, installed once per values
+               (the status records it); the platform Package once the operator's
+               PackageSource exists; LINSTOR's storage classes; a storage pool on every
+               node's LINSTOR partition; then every HelmRelease Ready (a failed one is
+               named in the status);
   ready        talosconfig and kubeconfig (pointing at the operator's port forward) in
-               their SSM parameters.
+               their SSM parameters (written as soon as Kubernetes answers).
 Progress is the status parameter (JSON: phase, per-node state, last error, time) and the
 console. Secrets live only in SSM and under the unit's runtime directory (tmpfs, 0700,
 removed when the unit stops); no value ever goes on a command line or into the journal.
@@ -34,11 +40,13 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 
 PLAN_FILE = "/etc/talos-sandbox/cluster.json"
 RUN_DIR = os.environ.get("RUNTIME_DIRECTORY", "/run/talos-sandbox-cluster")
-TOOLS_DIR = os.path.join(os.environ.get("STATE_DIRECTORY", "/var/lib/talos-sandbox"), "tools")
+STATE_DIR = os.environ.get("STATE_DIRECTORY", "/var/lib/talos-sandbox")
+TOOLS_DIR = os.path.join(STATE_DIR, "tools")
 EXIT_TAMPERED = 65
 TRY_SECONDS = 30  # one call to a node or to AWS
 DOWNLOAD_SECONDS = 300
@@ -47,6 +55,12 @@ RETRY_SECONDS = int(os.environ.get("CLUSTER_RETRY_SECONDS", "10"))
 ALREADY_BOOTSTRAPPED = ("AlreadyExists", "etcd data directory is not empty")
 # The status must fit a standard parameter (4 KB) with every node in it: errors are cut short.
 LAST_ERROR_CHARS = 1000
+HELM_SECONDS = 300  # helm upgrade --install --wait: the operator's deployment ready
+# A HelmRelease whose Ready is False for one of these reasons is on its way (Flux's
+# helm-controller); any other False reason is a failure the status names.
+WAITING_REASONS = ("Progressing", "DependencyNotReady", "ProgressingWithRetry", "")
+FAILED_SHOWN = 3  # HelmReleases named in the status (the count says how many in all)
+MESSAGE_CHARS = 150
 
 
 class Failed(Exception):
@@ -141,6 +155,8 @@ class Status:
             "last_error": None,
             "nodes": {node["name"]: {"ip": node["ip"], "state": "waiting", "config": None} for node in plan["nodes"]},
         }
+        if "cozystack" in plan:
+            self.doc["cozystack"] = {"installed": None, "pools": {}, "helmreleases": None, "failed": []}
         self.loaded = False
         self._published: str | None = None
         self._shown: str | None = None
@@ -159,6 +175,12 @@ class Status:
             for name, node in earlier.get("nodes", {}).items():
                 if name in self.doc["nodes"] and node.get("config"):
                     self.doc["nodes"][name]["config"] = node["config"]
+            if "cozystack" in self.doc and isinstance(earlier.get("cozystack"), dict):
+                # What was installed and which pools exist: never done twice.
+                before = earlier["cozystack"]
+                self.doc["cozystack"]["installed"] = before.get("installed")
+                nodes = self.doc["nodes"]
+                self.doc["cozystack"]["pools"] = {n: p for n, p in (before.get("pools") or {}).items() if n in nodes}
         self.loaded = True
 
     def node(self, name: str) -> dict:
@@ -195,6 +217,8 @@ class Cluster:
         self.status = Status(plan, self.ssm)
         self.talosctl = os.path.join(TOOLS_DIR, "talosctl")
         self.kubectl = os.path.join(TOOLS_DIR, "kubectl")
+        self.helm = os.path.join(TOOLS_DIR, "helm")
+        self.cozystack = CozyStack(self) if "cozystack" in plan else None
         self.secrets = os.path.join(RUN_DIR, "secrets.yaml")
         self.talosconfig = os.path.join(RUN_DIR, "talosconfig")
         self.kubeconfig = os.path.join(RUN_DIR, "kubeconfig")
@@ -232,9 +256,26 @@ class Cluster:
             os.unlink(part)
             raise Tampered(f"{file_name} {tool['version']}: the release's checksum file says {listed or 'nothing'}, "
                            f"the download is {digest}")  # fmt: skip
-        os.chmod(part, 0o755)
-        os.replace(part, target)
+        if tool.get("archive_member"):
+            self._unpack(part, tool["archive_member"], target)
+            os.unlink(part)
+        else:
+            os.chmod(part, 0o755)
+            os.replace(part, target)
         say(f"installed {tool['name']} {tool['version']} (sha256 {digest}, pinned and listed by the release)")
+
+    @staticmethod
+    def _unpack(archive: str, member: str, target: str) -> None:
+        """The one file the plan names, from an archive already checked."""
+        with tarfile.open(archive, "r:gz") as tar:
+            found = next((m for m in tar.getmembers() if m.name == member and m.isfile()), None)
+            if found is None:
+                raise Tampered(f"{os.path.basename(archive)} holds no {member}")
+            source = tar.extractfile(found)
+            with open(f"{target}.new", "wb") as stream:
+                stream.write(source.read())
+        os.chmod(f"{target}.new", 0o755)
+        os.replace(f"{target}.new", target)
 
     @staticmethod
     def _listed_digest(text: str, checksum_format: str, file_name: str) -> str | None:
@@ -246,6 +287,10 @@ class Cluster:
             if len(words) == 2 and words[1].lstrip("*") == file_name:
                 return words[0]
         return None
+
+    def kube(self, *args: str) -> subprocess.CompletedProcess:
+        """kubectl with the admin kubeconfig (the first control plane's API server)."""
+        return run([self.kubectl, "--kubeconfig", self.kubeconfig, "--request-timeout=10s", *args])
 
     def talos(self, *args: str, node: dict | None = None, timeout: int = TRY_SECONDS) -> subprocess.CompletedProcess:
         """talosctl with the cluster's talosconfig, aimed at one node (endpoint and target)."""
@@ -468,7 +513,199 @@ class Cluster:
         if changed or not self.healthy:
             self.healthy = False
             self.ensure_healthy()
+        if self.cozystack is not None:
+            self.cozystack.converge()
         self.status.update(phase="ready", last_error=None)
+
+
+class CozyStack:
+    """CozyStack v1 on the cluster, the way its install guide gives it, one idempotent round
+    at a time: chart, platform Package, storage classes, LINSTOR pools, HelmReleases."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster, self.plan = cluster, cluster.plan["cozystack"]
+        self.status = cluster.status
+        self.dir = os.path.join(RUN_DIR, "cozystack")
+        self.applied: str | None = None  # digest of the manifests applied by this bastion
+        self.settled_total: int | None = None
+        self.done = False
+        self.helm_env = {**os.environ, **{f"HELM_{kind.upper()}_HOME": os.path.join(STATE_DIR, "helm", kind)
+                                          for kind in ("cache", "config", "data")}}  # fmt: skip
+
+    @property
+    def doc(self) -> dict:
+        return self.status.doc["cozystack"]
+
+    def converge(self) -> None:
+        if not self.done:
+            self.status.update(phase="cozystack")
+        try:
+            files = self._files()
+            self._install_chart(files["values"])
+            self._apply(files)
+            self._count_helmreleases()
+            self._pools()
+            self._done()
+        except Failed:
+            self.done = False
+            self.status.update(phase="cozystack")
+            raise
+        self.done = True
+
+    def _files(self) -> dict[str, str]:
+        """The install's files as SSM holds them now (Terraform writes them), on tmpfs."""
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        found = {}
+        for stem, name in self.plan["files"].items():
+            value = self.cluster.ssm.read(name)
+            if value is None:
+                raise Failed(f"CozyStack's {stem} parameter {name} is empty")
+            path = os.path.join(self.dir, f"{stem}.yaml")
+            write_private(path, value + "\n")
+            found[stem] = path
+        return found
+
+    def _install_chart(self, values: str) -> None:
+        chart = self.plan["chart"]
+        wanted = hashlib.sha256(json.dumps({"chart": chart, "values": read_text(values)}, sort_keys=True).encode()).hexdigest()
+        if self.doc["installed"] == wanted:
+            return
+        if not chart["sha256"]:
+            raise Failed(f"the release matrix records no sha256 for the cozy-installer chart {chart['version']}: "
+                         "set cozystack.chart_sha256 (README, \"CozyStack\"); nothing unchecked is installed")  # fmt: skip
+        folder = os.path.join(RUN_DIR, "chart")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        archive = os.path.join(folder, f"{chart['ref'].rsplit('/', 1)[1]}-{chart['version']}.tgz")
+        if os.path.exists(archive):
+            os.unlink(archive)
+        result = run([self.cluster.helm, "pull", chart["ref"], "--version", chart["version"], "--destination", folder],
+                     timeout=DOWNLOAD_SECONDS, env=self.helm_env)  # fmt: skip
+        if result.returncode != 0 or not os.path.exists(archive):
+            raise Failed(f"helm pull {chart['ref']} {chart['version']}: {reason(result)}")
+        digest = sha256_of(archive)
+        if digest != chart["sha256"]:
+            os.unlink(archive)
+            raise Tampered(f"{os.path.basename(archive)}: sha256 {digest} is not the pinned {chart['sha256']}")
+        result = run([self.cluster.helm, "upgrade", "--install", self.plan["release"], archive,
+                      "--namespace", self.plan["namespace"], "--create-namespace", "--values", values,
+                      "--wait", "--timeout", f"{HELM_SECONDS}s", "--kubeconfig", self.cluster.kubeconfig],
+                     timeout=HELM_SECONDS + 60, env=self.helm_env)  # fmt: skip
+        if result.returncode != 0:
+            raise Failed(f"helm upgrade --install {self.plan['release']}: {reason(result)}")
+        say(f"installed CozyStack {self.plan['version']}'s chart (sha256 {digest}, pinned)")
+        self.doc["installed"] = wanted
+        self.applied = None  # a new operator: apply the Package again
+        self.status.publish()
+
+    def _apply(self, files: dict[str, str]) -> None:
+        """The platform Package (once the operator's PackageSource exists) and the classes."""
+        manifests = [files["platform-package"], files["storage-classes"]]
+        digest = hashlib.sha256("".join(read_text(path) for path in manifests).encode()).hexdigest()
+        if self.applied == digest:
+            return
+        source = self.plan["package_source"]
+        result = self.cluster.kube("get", "packagesources.cozystack.io", source, "-o", "name")
+        if result.returncode != 0:
+            raise Failed(f"waiting for the CozyStack operator's PackageSource {source}: {reason(result)}")
+        for path in manifests:
+            result = self.cluster.kube("apply", "-f", path)
+            if result.returncode != 0:
+                raise Failed(f"kubectl apply {os.path.basename(path)}: {reason(result)}")
+        say("applied the platform Package and LINSTOR's storage classes")
+        self.applied = digest
+
+    def _count_helmreleases(self) -> None:
+        result = self.cluster.kube("get", "helmreleases.helm.toolkit.fluxcd.io", "--all-namespaces", "-o", "json")
+        if result.returncode != 0:
+            raise Failed(f"kubectl get helmreleases: {reason(result)}")
+        try:
+            items = json.loads(result.stdout)["items"]
+        except (ValueError, KeyError, TypeError):
+            raise Failed("kubectl get helmreleases printed no list") from None
+        ready, failed = 0, []
+        for item in items:
+            conditions = {c.get("type"): c for c in (item.get("status") or {}).get("conditions") or []}
+            condition = conditions.get("Ready") or {}
+            if condition.get("status") == "True":
+                ready += 1
+            elif condition.get("status") == "False" and condition.get("reason", "") not in WAITING_REASONS:
+                name = f"{item['metadata'].get('namespace')}/{item['metadata']['name']}"
+                failed.append({"name": name, "reason": condition.get("reason"),
+                               "message": (condition.get("message") or "")[:MESSAGE_CHARS]})  # fmt: skip
+        failed.sort(key=lambda entry: entry["name"])
+        self.doc.update(helmreleases={"ready": ready, "total": len(items), "failed": len(failed)},
+                        failed=failed[:FAILED_SHOWN])  # fmt: skip
+        self.status.publish()
+        if failed:
+            self.settled_total = None
+            raise Failed("HelmRelease failed: " + "; ".join(f"{f['name']} {f['reason']}: {f['message']}" for f in failed))
+
+    def _pools(self) -> None:
+        """A storage pool on every node's LINSTOR partition (LINSTOR runs once its release is)."""
+        linstor = self.plan["linstor"]
+        missing = [node for node in self.cluster.plan["nodes"] if node["name"] not in self.doc["pools"]]
+        if not missing:
+            return
+        listed = self._linstor("--machine-readable", "storage-pool", "list")
+        existing = self._pools_listed(listed.stdout)
+        for node in missing:
+            name = node["name"]
+            location = self.cluster.talos("get", "volumestatus", linstor["volume"], "-o", "jsonpath={.spec.location}",
+                                          node=node)  # fmt: skip
+            path = location.stdout.strip()
+            if location.returncode != 0 or not path.startswith("/dev/"):
+                raise Failed(f"{name}: no LINSTOR partition ({linstor['volume']}): {reason(location)}")
+            if (name, linstor["pool"]) not in existing:
+                self._linstor("physical-storage", "create-device-pool", "zfs", name, path,
+                              "--pool-name", linstor["pool"], "--storage-pool", linstor["pool"])  # fmt: skip
+                say(f"{name}: created LINSTOR's storage pool {linstor['pool']} on {path}")
+            self._failmode(name)
+            self.doc["pools"][name] = path
+            self.status.publish()
+
+    def _linstor(self, *args: str) -> subprocess.CompletedProcess:
+        namespace = self.plan["linstor"]["namespace"]
+        result = self.cluster.kube("--namespace", namespace, "exec", "deploy/linstor-controller", "--", "linstor", *args)
+        if result.returncode != 0:
+            command = " ".join(a for a in args if not a.startswith("-"))
+            raise Failed(f"LINSTOR ({namespace}/linstor-controller) `linstor {command}`: {reason(result)}")
+        return result
+
+    @staticmethod
+    def _pools_listed(text: str) -> set[tuple[str, str]]:
+        """(node, pool) of `linstor --machine-readable storage-pool list` (a list of lists)."""
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            raise Failed("linstor storage-pool list printed no JSON") from None
+        found = set()
+        for group in answer if isinstance(answer, list) else []:
+            for pool in group if isinstance(group, list) else []:
+                if isinstance(pool, dict):
+                    found.add((pool.get("node_name"), pool.get("storage_pool_name")))
+        return found
+
+    def _failmode(self, name: str) -> None:
+        """ZFS keeps serving when a disk errs instead of blocking the node (the install guide)."""
+        namespace, pool = self.plan["linstor"]["namespace"], self.plan["linstor"]["pool"]
+        pods = self.cluster.kube("--namespace", namespace, "get", "pods", "--selector", self.plan["linstor"]["satellites"],
+                                 "--field-selector", f"spec.nodeName={name}", "-o", "name")  # fmt: skip
+        pod = pods.stdout.split()[0] if pods.returncode == 0 and pods.stdout.split() else None
+        if pod is None:
+            raise Failed(f"{name}: no LINSTOR satellite pod yet: {reason(pods)}")
+        result = self.cluster.kube("--namespace", namespace, "exec", pod, "--", "zpool", "set", "failmode=continue", pool)
+        if result.returncode != 0:
+            raise Failed(f"{name}: zpool set failmode=continue {pool}: {reason(result)}")
+
+    def _done(self) -> None:
+        counted = self.doc["helmreleases"]
+        if counted["total"] < self.plan["helmreleases_at_least"] or counted["ready"] < counted["total"]:
+            self.settled_total = None
+            raise Failed(f"waiting for CozyStack's HelmReleases: {counted['ready']} of {counted['total']} ready")
+        if self.settled_total != counted["total"]:
+            # The platform adds releases as others become ready: the same count twice running.
+            self.settled_total = counted["total"]
+            raise Failed(f"all {counted['total']} HelmReleases ready; checking that no more appear")
 
 
 def main() -> int:
@@ -492,9 +729,7 @@ def main() -> int:
             cluster.install_tools()
             break
         except Tampered as error:
-            status.update(phase="failed", last_error=str(error))
-            say(f"FATAL: {error}; nothing downloaded runs (the unit is not restarted)")
-            return EXIT_TAMPERED
+            return tampered(status, error)
         except Failed as error:
             status.update(last_error=str(error))
             time.sleep(RETRY_SECONDS)
@@ -502,9 +737,17 @@ def main() -> int:
         try:
             cluster.round()
             time.sleep(poll_seconds)
+        except Tampered as error:
+            return tampered(status, error)
         except Failed as error:
             status.update(last_error=str(error))
             time.sleep(RETRY_SECONDS)
+
+
+def tampered(status: Status, error: Tampered) -> int:
+    status.update(phase="failed", last_error=str(error))
+    say(f"FATAL: {error}; nothing downloaded runs (the unit is not restarted)")
+    return EXIT_TAMPERED
 
 
 if __name__ == "__main__":

@@ -44,6 +44,12 @@ class CozystackConfig(ConfigModel):
         ipaddress.IPv4Network("100.64.0.0/16"),
         description="Kube-OVN's node-to-pod join subnet (ConfigMap ipv4-join-cidr).",
     )
+    chart_sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="sha256 of CozyStack v1's cozy-installer chart archive (the .tgz `helm pull` writes), "
+        "which the bastion checks before installing it. Default: the release matrix's, where it records one.",
+    )
     root_host: str | None = Field(
         None,
         description="Domain of CozyStack's services (ConfigMap root-host). Default: <address>.nip.io, the "

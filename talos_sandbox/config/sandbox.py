@@ -255,6 +255,12 @@ class SandboxConfig(ConfigModel):
         release = self.cozystack_release
         return release.builds.get(self.architecture) if release else None
 
+    @property
+    def cozystack_chart_sha256(self) -> str | None:
+        """The cozy-installer chart's pin: the config's, else the matrix's (None: unknown)."""
+        release = self.cozystack_release
+        return self.cozystack.chart_sha256 or (release.chart_sha256 if release else None)
+
     def node_image(self, node: NodeConfig) -> str:
         return self._image(node.role) or ""
 

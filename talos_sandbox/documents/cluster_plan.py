@@ -10,7 +10,9 @@ Why SSM parameters, all under /<name>/cluster/:
   every refresh; the moto apply test shows both);
 - each Talos patch is a parameter Terraform writes from the same text synth writes under
   `talos/`: a changed patch reaches the bastion on the next `terraform apply` without
-  anyone copying files, and without replacing the bastion (user-data would).
+  anyone copying files, and without replacing the bastion (user-data would);
+- so is each file of CozyStack v1's install (`cozystack/`: the chart's values, the
+  platform Package, LINSTOR's storage classes) when the bastion installs CozyStack.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from typing import Literal
 from ..config import SandboxConfig
 from ..errors import SandboxError
 from ..facts.architectures import BASTION_ARCH
-from ..facts.releases import PinnedTool
+from ..facts.cozystack_requirements import MIN_HELMRELEASES
+from ..facts.releases import COZY_INSTALLER_CHART, HELM, PinnedTool
+from . import cozystack
 from .talos_patches import PATCH_DIR, patches_for, talos_patches
+from .talos_storage import LINSTOR_POOL, PARTITION_LABEL
 
 # What Terraform writes into a parameter the bastion fills; the program reads it as "not yet".
 PLACEHOLDER = "pending"
@@ -56,31 +61,75 @@ def kms_alias(config: SandboxConfig) -> str:
     return f"alias/{config.name}-cluster"
 
 
-def _stem(patch_path: str) -> str:
-    return patch_path.removeprefix(f"{PATCH_DIR}/").removesuffix(".yaml")
+def _stem(path: str, folder: str = PATCH_DIR) -> str:
+    return path.removeprefix(f"{folder}/").removesuffix(".yaml")
+
+
+def installs_cozystack(config: SandboxConfig) -> bool:
+    """Whether the bastion's unit installs CozyStack: v1 (its chart, by digest). v0's
+    installer manifest has no recorded checksum: its install stays the operator's."""
+    return config.bring_up.enabled and config.cozystack.enabled and config.cozystack.major >= 1
+
+
+def _written_by_terraform(name: str, path: str, text: str) -> ClusterParameter:
+    size = len(text.encode())
+    if size > ADVANCED_LIMIT:
+        raise SandboxError(f"{path} is {size} bytes; an SSM parameter holds at most {ADVANCED_LIMIT}")
+    return ClusterParameter(name, "Standard" if size <= STANDARD_LIMIT else "Advanced", text)
 
 
 def cluster_parameters(config: SandboxConfig) -> dict[str, ClusterParameter]:
-    """Every parameter of the bring-up by key: the four the bastion writes, then `patch/<stem>`."""
+    """Every parameter of the bring-up by key: the four the bastion writes, then
+    `patch/<stem>`, then (installs_cozystack) `cozystack/<stem>`."""
     prefix = parameter_prefix(config)
     found = {key: ClusterParameter(f"{prefix}/{key}", tier, None) for key, tier in BASTION_WRITTEN.items()}  # type: ignore[arg-type]
     for path, text in sorted(talos_patches(config, config.talos_minor).items()):
-        size = len(text.encode())
-        if size > ADVANCED_LIMIT:
-            raise SandboxError(f"{path} is {size} bytes; an SSM parameter holds at most {ADVANCED_LIMIT}")
-        tier = "Standard" if size <= STANDARD_LIMIT else "Advanced"
-        found[f"patch/{_stem(path)}"] = ClusterParameter(f"{prefix}/patches/{_stem(path)}", tier, text)
+        found[f"patch/{_stem(path)}"] = _written_by_terraform(f"{prefix}/patches/{_stem(path)}", path, text)
+    if installs_cozystack(config):
+        for path, text in sorted(cozystack.install_files(config).items()):
+            stem = _stem(path, cozystack.INSTALL_DIR)
+            found[f"cozystack/{stem}"] = _written_by_terraform(f"{prefix}/cozystack/{stem}", path, text)
     return found
 
 
-def _tool(tool: PinnedTool, checksum_format: str) -> dict[str, str]:
-    return {
+def _tool(tool: PinnedTool, checksum_format: str, archive_member: str | None = None) -> dict[str, str]:
+    found = {
         "name": tool.name,
         "version": tool.version,
         "url": tool.download_url(BASTION_ARCH),
         "checksums_url": tool.release_checksum_url(BASTION_ARCH),
         "checksum_format": checksum_format,
         "sha256": tool.sha256.get(BASTION_ARCH) or "",
+    }
+    if archive_member:
+        found["archive_member"] = archive_member  # the one file taken from the checked archive
+    return found
+
+
+def _cozystack_plan(config: SandboxConfig, parameters: dict[str, ClusterParameter]) -> dict:
+    """What the unit's CozyStack phase installs: the chart by version and sha256, the files
+    it reads from SSM, the LINSTOR pool it makes on every node's partition."""
+    return {
+        "version": config.cozystack.version,
+        "namespace": cozystack.NAMESPACE,
+        "release": cozystack.HELM_RELEASE,
+        "package_source": cozystack.PACKAGE_SOURCE,
+        "chart": {
+            "ref": COZY_INSTALLER_CHART,
+            "version": cozystack.chart_version(config),
+            "sha256": config.cozystack_chart_sha256 or "",
+        },
+        "files": {
+            _stem(path, cozystack.INSTALL_DIR): parameters[f"cozystack/{_stem(path, cozystack.INSTALL_DIR)}"].name
+            for path in sorted(cozystack.install_files(config))
+        },
+        "helmreleases_at_least": MIN_HELMRELEASES,
+        "linstor": {
+            "namespace": cozystack.LINSTOR_NAMESPACE,
+            "satellites": cozystack.LINSTOR_SATELLITES,
+            "pool": LINSTOR_POOL,
+            "volume": PARTITION_LABEL,
+        },
     }
 
 
@@ -113,6 +162,7 @@ def cluster_plan(config: SandboxConfig, parameters: dict[str, ClusterParameter] 
         "tools": {
             "talosctl": _tool(release.talosctl, "list"),  # "digest  file" lines naming every asset
             "kubectl": _tool(release.kubectl, "bare"),  # dl.k8s.io's .sha256 holds the digest alone
+            **({"helm": _tool(HELM, "list", f"linux-{BASTION_ARCH}/helm")} if installs_cozystack(config) else {}),
         },
         "nodes": nodes,
         "bootstrap_node": config.first_control_plane.name,
@@ -122,6 +172,7 @@ def cluster_plan(config: SandboxConfig, parameters: dict[str, ClusterParameter] 
         "cni": "cozystack" if config.cozystack.enabled else "talos",
         "poll_seconds": config.bring_up.poll_seconds,
         "health_timeout_minutes": config.bring_up.health_timeout_minutes,
+        **({"cozystack": _cozystack_plan(config, parameters)} if installs_cozystack(config) else {}),
     }
 
 

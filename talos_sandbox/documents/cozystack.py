@@ -14,12 +14,22 @@ from __future__ import annotations
 from ..config import SandboxConfig
 from ..facts.releases import COZY_INSTALLER_CHART
 from .render import render
+from .talos_storage import LINSTOR_POOL, LOCAL_CLASS, PARTITION_DEVICE, REPLICAS, REPLICATED_CLASS
 
 NAMESPACE = "cozy-system"
+# The chart's Helm release, and the PackageSource its operator creates for the platform
+# Package (whose name must match it).
+HELM_RELEASE = "cozystack"
+PACKAGE_SOURCE = "cozystack.cozystack-platform"
+# Where CozyStack runs LINSTOR (its controller deployment linstor-controller), and the
+# label of its satellite pods (one per node; the Piraeus operator's).
+LINSTOR_NAMESPACE = "cozy-linstor"
+LINSTOR_SATELLITES = "app.kubernetes.io/component=linstor-satellite"
 INSTALL_DIR = "cozystack"
 CONFIGMAP_FILE = f"{INSTALL_DIR}/configmap.yaml"
 HELM_VALUES_FILE = f"{INSTALL_DIR}/values.yaml"
 PACKAGE_FILE = f"{INSTALL_DIR}/platform-package.yaml"
+STORAGE_CLASSES_FILE = f"{INSTALL_DIR}/storage-classes.yaml"
 # The services CozyStack's minimal ConfigMap exposes through the root tenant's ingress.
 EXPOSED_SERVICES = ("dashboard", "api")
 # The ClusterIssuer v1's services get their certificates from (Package
@@ -109,6 +119,7 @@ def platform_package(config: SandboxConfig) -> str:
     return render(
         "cozystack-platform-package.yaml.j2",
         name=config.name,
+        package_name=PACKAGE_SOURCE,
         version=cozystack.version,
         variant=cozystack.bundle,
         root_host=root_host(config),
@@ -124,10 +135,28 @@ def platform_package(config: SandboxConfig) -> str:
     )
 
 
+def storage_classes(config: SandboxConfig) -> str:
+    """LINSTOR's two classes on the pool the install makes on every node's partition."""
+    return render(
+        "cozystack-storage-classes.yaml.j2",
+        name=config.name,
+        version=config.cozystack.version,
+        local=LOCAL_CLASS,
+        replicated=REPLICATED_CLASS,
+        replicas=min(REPLICAS, len(config.nodes)),
+        pool=LINSTOR_POOL,
+        partition=PARTITION_DEVICE,
+    )
+
+
 def install_files(config: SandboxConfig) -> dict[str, str]:
     """The install's files by relative path; none when CozyStack is off."""
     if not config.cozystack.enabled:
         return {}
     if config.cozystack.major == 0:
         return {CONFIGMAP_FILE: configmap(config)}
-    return {HELM_VALUES_FILE: helm_values(config), PACKAGE_FILE: platform_package(config)}
+    return {
+        HELM_VALUES_FILE: helm_values(config),
+        PACKAGE_FILE: platform_package(config),
+        STORAGE_CLASSES_FILE: storage_classes(config),
+    }

@@ -40,9 +40,12 @@ from .render import render
 RAW_VOLUME = "linstor"
 PARTITION_LABEL = f"r-{RAW_VOLUME}"
 PARTITION_DEVICE = f"/dev/disk/by-partlabel/{PARTITION_LABEL}"
-# What the install phase creates on it (CozyStack's names).
+# What the install phase creates on it (CozyStack's names, its install guide).
 LINSTOR_POOL = "data"
-STORAGE_CLASSES = ("local", "replicated")
+LOCAL_CLASS = "local"
+REPLICATED_CLASS = "replicated"
+# Copies the replicated class keeps (the guide's autoPlace; fewer on a smaller cluster).
+REPLICAS = 3
 # The data volume's device name in the EC2 attachment (the range AWS recommends for EBS
 # data volumes on Linux is /dev/sd[f-p]).
 DATA_VOLUME_DEVICE = "/dev/sdf"

@@ -21,3 +21,6 @@ SINGLE_DISK_DATA_GIB = 400
 # META 1 MiB, STATE 100 MiB and GPT overhead 10 MiB (siderolabs/talos v1.13.9:
 # pkg/machinery/imager/quirks/partitions.go, pkg/cluster/check/nodes.go).
 TALOS_SYSTEM_PARTITIONS_GIB = 3
+# The unit's CozyStack phase counts the install done only with at least this many
+# HelmReleases, all Ready (the e2e's "more than 10").
+MIN_HELMRELEASES = 11

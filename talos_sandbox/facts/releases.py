@@ -167,6 +167,9 @@ class CozystackRelease:
     """v0: the release's cozystack-installer.yaml and a ConfigMap; v1: the cozy-installer chart and a Package."""
     builds: dict[str, CozystackBuild]
     """Architecture -> the images to run it; an architecture missing here has no build."""
+    chart_sha256: str | None = None
+    """v1: sha256 of the cozy-installer chart archive (one chart for every architecture;
+    arm64 differs in values only). None: recorded nowhere we could read."""
 
 
 def _upstream(talos: str, operator: str | None = None, packages: str | None = None, tag: str | None = None) -> CozystackBuild:

@@ -12,14 +12,17 @@ from collections.abc import Callable
 
 from ..config import NodeConfig, SandboxConfig
 from ..documents import cozystack
+from ..documents.cluster_plan import installs_cozystack
 from ..documents.render import render
 from ..documents.talos_commands import SECRETS_FILE, apply_config_command, talos_health_command, upgrade_command
 from ..documents.talos_patches import PATCH_DIR
 from ..documents.tool_downloads import INSTALL_DIR, verified_install
 from ..facts.architectures import BASTION_ARCH
-from ..facts.releases import COZY_INSTALLER_CHART, HELM
+from ..facts.releases import HELM
 from .bring_up_runbook import bring_up_steps, read_parameter
-from .runbook_model import BASTION, OPERATOR, Command, Runbook, Step, find_bastion, port_forward
+from .cozystack_runbook import cozystack_steps, watch_cozystack
+from .cozystack_runbook import dashboard as cozystack_dashboard
+from .runbook_model import BASTION, OPERATOR, Command, Runbook, Step, find_bastion
 
 TALOSCONFIG_FILE = "talosconfig"
 KUBECONFIG_FILE = "kubeconfig"
@@ -256,69 +259,6 @@ def _bootstrap(config: SandboxConfig) -> Step:
     return Step("bootstrap", "Bootstrap Kubernetes", notes=notes, commands=tuple(Command(c) for c in commands), where=BASTION)
 
 
-def _install_cozystack(config: SandboxConfig) -> Step:
-    version, namespace = config.cozystack.version, cozystack.NAMESPACE
-    if config.cozystack.major == 0:
-        notes = (
-            f"As CozyStack's v0 install guide gives it; {cozystack.CONFIGMAP_FILE} holds this network's values "
-            f"(root-host {cozystack.root_host(config)}, api-server-endpoint {config.control_plane_endpoint}).",
-            "`rollout status` returns once the installer's pod is ready (a `wait --for=condition=Available` "
-            "returns at once: one replica, maxUnavailable 1).",
-        )
-        commands = (
-            f"kubectl create ns {namespace} --dry-run=client --output yaml | kubectl apply -f -",
-            f"kubectl apply -f {cozystack.CONFIGMAP_FILE}",
-            f"kubectl apply -f {cozystack.installer_url(version)}",
-            f"kubectl rollout status deployment/cozystack -n {namespace} --timeout=15m",
-        )
-    else:
-        notes = (
-            f"As CozyStack's v1 install guide gives it: the cozy-installer chart with {cozystack.HELM_VALUES_FILE} "
-            f"(the operator and packages of the release matrix, {config.architecture}), then the platform Package "
-            f"{cozystack.PACKAGE_FILE} (host {cozystack.root_host(config)}).",
-            "The operator creates the Package CRDs and the PackageSource; the Package goes in once both exist.",
-        )
-        commands = (
-            f"helm upgrade --install cozystack {COZY_INSTALLER_CHART} --version {cozystack.chart_version(config)} \\\n"
-            f"  --namespace {namespace} --create-namespace -f {cozystack.HELM_VALUES_FILE} --wait --timeout 10m",
-            f"kubectl rollout status deployment/cozystack-operator -n {namespace} --timeout=15m",
-            # `kubectl wait` fails at once on a CRD that does not exist yet: retry until both do.
-            "until kubectl wait crd/packages.cozystack.io crd/packagesources.cozystack.io "
-            "--for=condition=Established --timeout=60s 2>/dev/null; do sleep 10; done",
-            "until kubectl get packagesource cozystack.cozystack-platform >/dev/null 2>&1; do sleep 10; done",
-            f"kubectl apply -f {cozystack.PACKAGE_FILE}",
-        )
-    return Step("install-cozystack", f"Install CozyStack {version}", notes=notes,
-                commands=tuple(Command(c) for c in commands), where=BASTION)  # fmt: skip
-
-
-def _cozystack_health(config: SandboxConfig) -> Step:
-    commands = [
-        "until [ \"$(kubectl get hr -A --no-headers 2>/dev/null | wc -l)\" -gt 10 ]; do sleep 10; done",
-        "kubectl wait hr --all -A --for=condition=Ready --timeout=30m",
-        "kubectl wait hr --all -A --for=condition=Ready --timeout=30m  # again: some are created later",
-        "kubectl get nodes -o wide",
-        talos_health_command(config),
-    ]
-    notes = [
-        "The installer creates the HelmReleases over some minutes: the first command waits until they are listed.",
-        "Healthy when every HelmRelease is READY True, every node Ready and `talosctl health` passes.",
-    ]
-    if config.cozystack.bundle == "paas-full":
-        commands.append("kubectl exec -n cozy-linstor deploy/linstor-controller -- linstor node list")
-        notes.append(
-            "LINSTOR lists every node Online. Its storage pools need a free disk or partition per node; these "
-            "nodes have only their root volume (CozyStack's single-disk how-to)."
-        )
-    return Step(
-        "cozystack-health",
-        "Check that CozyStack is healthy",
-        notes=tuple(notes),
-        commands=tuple(Command(c) for c in commands),
-        where=BASTION,
-    )
-
-
 def _service_addresses(config: SandboxConfig) -> Step | None:
     loadbalancer, gateway = config.loadbalancer, config.gateway_node
     if loadbalancer.mode == "metallb-l2":
@@ -362,40 +302,6 @@ def _service_addresses(config: SandboxConfig) -> Step | None:
     return Step("service-addresses", f"Service addresses ({addresses})", notes=tuple(notes), commands=commands, where=BASTION)
 
 
-# The local end of the dashboard's tunnel: above 1023, so no root is needed to listen.
-DASHBOARD_LOCAL_PORT = 8443
-
-
-def _dashboard(config: SandboxConfig) -> Step | None:
-    """CozyStack's dashboard in the operator's browser: Session Manager forwards a local port
-    through the bastion to the root ingress on the first load-balancer address, and the
-    browser sends the dashboard's name, which must point at the tunnel on this machine."""
-    if not config.cozystack.enabled or config.loadbalancer.mode != "eni-secondary-ips":
-        return None
-    address, host = config.loadbalancer.addresses[0], f"dashboard.{cozystack.root_host(config)}"
-    url = f"https://{host}:{DASHBOARD_LOCAL_PORT}/"
-    token = "kubectl get secret -n tenant-root tenant-root -o go-template='{{ printf \"%s\\n\" (index .data \"token\" | base64decode) }}'"
-    return Step(
-        "dashboard",
-        f"Open CozyStack's dashboard ({host}) on your machine, through the bastion",
-        notes=(
-            "Needs the AWS CLI's Session Manager plugin here. The tunnel runs until you stop it (Ctrl-C): "
-            f"the bastion's agent forwards {DASHBOARD_LOCAL_PORT} to the root ingress at {address}:443, which "
-            "the nodes' security group admits from the VPC only.",
-            f"In a second terminal, the second command checks it. For your browser, map the name to the tunnel "
-            f"(add `127.0.0.1 {host}` to /etc/hosts), then open {url}.",
-            "The certificate is CozyStack's self-signed one (a private sandbox gets no Let's Encrypt "
-            "certificate): accept it in the browser.",
-            f"Log in with the root tenant's token, read where your kubeconfig is: {token}",
-        ),
-        commands=(
-            find_bastion(config),
-            port_forward(config, str(address), 443, DASHBOARD_LOCAL_PORT),
-            Command(f"curl -kfsS -o /dev/null --resolve {host}:{DASHBOARD_LOCAL_PORT}:127.0.0.1 {url} && echo 'the dashboard answers'"),
-        ),
-    )
-
-
 def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
     egress = _ipv4_egress(config)
     steps = [egress, _deploy(stack_dir)] if _key_before_apply(config) else [_deploy(stack_dir), egress]
@@ -416,14 +322,16 @@ def runbook(config: SandboxConfig, stack_dir: str) -> Runbook:
         ]
         if config.talos.install_method == "talos-ami":
             steps.append(_upgrade_nodes(config))
-    later = [_install_cozystack(config), _cozystack_health(config)] if config.cozystack.enabled else []
+    later = cozystack_steps(config)
     service_addresses = _service_addresses(config)
     if service_addresses is not None:
         later.append(service_addresses)
     if config.bring_up.enabled:
         later = [_from_your_machine(step) for step in later]
+    if installs_cozystack(config) and config.cozystack_chart_sha256:
+        steps.append(watch_cozystack(config))
     steps += later
-    dashboard = _dashboard(config)
+    dashboard = cozystack_dashboard(config)
     if dashboard is not None:
         steps.append(dashboard)
     return Runbook(sandbox=config.name, region=config.region, stack_dir=stack_dir, steps=tuple(steps))

@@ -12,9 +12,11 @@ from talos_sandbox.documents.cluster_plan import (
     cluster_plan,
     cluster_plan_json,
 )
+from talos_sandbox.documents.cozystack import install_files
 from talos_sandbox.documents.talos_patches import patches_for, talos_patches
 
 from ..conftest import make_config
+from .test_cozystack import v0
 
 FIVE_NODES = [
     {"name": f"n{index}", "private_ip": f"10.10.0.{10 + index}", "role": "gateway" if index == 1 else "compute",
@@ -68,3 +70,34 @@ def test_plan_is_deterministic_and_names_no_patch_text():
     assert plan["placeholder"] == PLACEHOLDER and plan["key_id"] == "alias/cozy-demo-cluster"
     assert "machine:" not in text, "patches travel as parameters, not in the user-data"
     assert plan["kubernetes_version"] == config.talos_release.kubernetes
+
+
+def test_cozystack_v1_files_are_parameters_and_the_plan_pins_chart_and_helm():
+    config = make_config(cozystack={"chart_sha256": "a" * 64})
+    parameters = cluster_parameters(config)
+    files = install_files(config)
+    assert {key: p.value for key, p in parameters.items() if key.startswith("cozystack/")} == {
+        "cozystack/values": files["cozystack/values.yaml"],
+        "cozystack/platform-package": files["cozystack/platform-package.yaml"],
+        "cozystack/storage-classes": files["cozystack/storage-classes.yaml"],
+    }
+    plan = cluster_plan(config)
+    assert plan["cozystack"]["files"] == {
+        "values": "/cozy-demo/cluster/cozystack/values",
+        "platform-package": "/cozy-demo/cluster/cozystack/platform-package",
+        "storage-classes": "/cozy-demo/cluster/cozystack/storage-classes",
+    }
+    assert plan["cozystack"]["chart"] == {
+        "ref": "oci://ghcr.io/cozystack/cozystack/cozy-installer", "version": "1.5.1", "sha256": "a" * 64,
+    }  # fmt: skip
+    assert plan["cozystack"]["linstor"]["pool"] == "data" and plan["cozystack"]["linstor"]["volume"] == "r-linstor"
+    helm = plan["tools"]["helm"]
+    assert helm["url"].endswith("helm-v3.18.4-linux-arm64.tar.gz") and helm["archive_member"] == "linux-arm64/helm"
+    assert len(helm["sha256"]) == 64 and helm["checksum_format"] == "list"
+    assert cluster_plan(default_config())["cozystack"]["chart"]["sha256"] == "", "the matrix records none"
+
+
+def test_no_cozystack_phase_for_v0_or_without_cozystack():
+    for config in (v0(), make_config(cozystack={"enabled": False})):
+        assert "cozystack" not in cluster_plan(config) and "helm" not in cluster_plan(config)["tools"]
+        assert not [key for key in cluster_parameters(config) if key.startswith("cozystack/")]

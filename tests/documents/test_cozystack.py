@@ -10,10 +10,12 @@ from talos_sandbox.documents.cozystack import (
     CONFIGMAP_FILE,
     HELM_VALUES_FILE,
     PACKAGE_FILE,
+    STORAGE_CLASSES_FILE,
     configmap,
     install_files,
     installer_url,
     root_host,
+    storage_classes,
 )
 
 from ..conftest import make_config
@@ -64,7 +66,7 @@ def test_root_host_defaults_to_nip_io_on_the_service_address():
 
 def test_files_and_installer():
     assert set(install_files(v0())) == {CONFIGMAP_FILE}
-    assert set(install_files(default_config())) == {HELM_VALUES_FILE, PACKAGE_FILE}
+    assert set(install_files(default_config())) == {HELM_VALUES_FILE, PACKAGE_FILE, STORAGE_CLASSES_FILE}
     assert install_files(make_config(cozystack={"enabled": False})) == {}
     assert installer_url("v0.41.11") == (
         "https://github.com/cozystack/cozystack/releases/download/v0.41.11/cozystack-installer.yaml"
@@ -95,3 +97,17 @@ def test_v1_platform_package_carries_this_network():
     assert values["networking"] == {"clusterDomain": "cozy.local", "podCIDR": "10.244.0.0/16",
                                     "podGateway": "10.244.0.1", "serviceCIDR": "10.96.0.0/16",
                                     "joinCIDR": "100.64.0.0/16"}  # fmt: skip
+
+
+def test_storage_classes_are_the_install_guides_on_the_pool_the_unit_makes():
+    local, replicated = yaml.safe_load_all(storage_classes(default_config()))
+    assert local["metadata"] == {"name": "local", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}
+    assert local["parameters"]["linstor.csi.linbit.com/layerList"] == "storage"
+    assert local["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert replicated["parameters"]["linstor.csi.linbit.com/autoPlace"] == "3"
+    assert replicated["parameters"]["linstor.csi.linbit.com/layerList"] == "drbd storage"
+    for found in (local, replicated):
+        assert found["provisioner"] == "linstor.csi.linbit.com" and found["allowVolumeExpansion"] is True
+        assert found["parameters"]["linstor.csi.linbit.com/storagePool"] == "data"
+    one = make_config(nodes=[{"name": "solo", "private_ip": "10.10.0.101", "role": "gateway"}])
+    assert list(yaml.safe_load_all(storage_classes(one)))[1]["parameters"]["linstor.csi.linbit.com/autoPlace"] == "1"

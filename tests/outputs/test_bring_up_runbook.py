@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from talos_sandbox.config import default_config
+from talos_sandbox.config import SandboxConfig, default_config
 from talos_sandbox.outputs.runbook import BASTION, runbook
 
 from ..conftest import make_config
@@ -18,10 +18,28 @@ def test_the_default_needs_no_shell_on_the_bastion():
     book = runbook(default_config(), "out")
     assert [s.id for s in book.steps] == [
         "deploy", "ipv4-egress", "node-consoles", "watch-bring-up", "fetch-credentials", "reach-api",
-        "install-cozystack", "cozystack-health", "service-addresses",
+        "install-cozystack", "linstor-storage", "cozystack-health", "service-addresses",
     ]  # fmt: skip
     assert not [s.id for s in book.steps if s.where == BASTION]
     assert not [c.run for s in book.steps for c in s.commands if c.run.startswith("talosctl health")]
+
+
+def test_with_a_pinned_chart_the_bastion_installs_cozystack_and_you_watch():
+    config = make_config(cozystack={"chart_sha256": "0" * 64})
+    book = runbook(config, "out")
+    assert [s.id for s in book.steps] == [
+        "deploy", "ipv4-egress", "node-consoles", "watch-bring-up", "fetch-credentials", "reach-api",
+        "watch-cozystack", "service-addresses",
+    ]  # fmt: skip
+    watch = {s.id: s for s in book.steps}["watch-cozystack"]
+    assert "/cozy-demo/cluster/status" in watch.commands[0].run and "kubectl get hr -A" in [c.run for c in watch.commands]
+
+
+def test_linstor_pools_from_your_machine_ask_talos_through_the_forward():
+    steps = {s.id: s for s in runbook(default_config(), "out").steps}
+    runs = [c.run for c in steps["linstor-storage"].commands]
+    assert sum("create-device-pool zfs" in run for run in runs) == 3
+    assert all("talosctl --talosconfig talosconfig -e 127.0.0.1 -n 10.10.0." in run for run in runs if "create-device-pool" in run)
 
 
 def test_watch_and_fetch_read_the_parameters_terraform_outputs_name():

@@ -72,7 +72,7 @@ def test_steps_in_order_with_stable_ids():
     ids = {name: [s.id for s in runbook(config, "out").steps] for name, config in CONFIGS.items()}
     base = ["deploy", "ipv4-egress", "node-consoles", "reach-bastion", "copy-files", "tools", "watch-nodes",
             "configure-talos", "bootstrap"]
-    cozystack = ["install-cozystack", "cozystack-health"]
+    cozystack = ["install-cozystack", "linstor-storage", "cozystack-health"]
     # Every config here keeps a loadbalancer.mode with a step (the default metallb-l2's is a warning).
     # With a tunnel, the key goes into SSM before the first apply, so the first bastion reads it.
     key_first = ["ipv4-egress", "deploy", *base[2:]]

@@ -6,6 +6,7 @@ overwritten, only changed nodes reconfigured."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -13,9 +14,27 @@ import subprocess
 
 import pytest
 
-from talos_sandbox.config import default_config
+from talos_sandbox.config import SandboxConfig
+from talos_sandbox.config.sandbox import DEFAULT_NODES
 from talos_sandbox.documents.cluster_plan import PLACEHOLDER, cluster_parameters, cluster_plan
 from talos_sandbox.documents.render import TEMPLATES_DIR
+
+
+# The cozy-installer chart as the scripted registry serves it, and the config pinning it.
+CHART = b"cozy-installer chart archive\n"
+
+
+# What the scripted platform creates once its Package is applied (more than the least the unit waits for).
+RELEASES = tuple(f"cozy-{name}/{name}" for name in (
+    "cilium", "kubeovn", "linstor", "cert-manager", "flux", "victoria", "etcd", "kamaji", "dashboard", "seaweedfs",
+    "ingress", "monitoring",
+))  # fmt: skip
+
+
+def default_config(**cozystack) -> SandboxConfig:
+    """The default sandbox with the chart pinned to the scripted registry's."""
+    cozystack.setdefault("chart_sha256", hashlib.sha256(CHART).hexdigest())
+    return SandboxConfig.model_validate({"nodes": DEFAULT_NODES, "cozystack": cozystack})
 
 
 def load_program():
@@ -38,6 +57,76 @@ class World:
         self.reboot_probes = 0
         """How many probes a node fails after an apply (its reboot)."""
         self.rebooting: dict[str, int] = {}
+        # CozyStack as kubectl and helm see it.
+        self.chart = CHART
+        self.installed_values: list[str] = []
+        self.package_source_after = 0
+        """How many PackageSource lookups fail (the operator still starting) before it exists."""
+        self.package_applied = False
+        self.helmreleases: dict[str, dict] = {}
+        self.pools: dict[str, str] = {}
+        self.failmode: set[str] = set()
+
+    def helmrelease(self, name: str, status: str = "True", reason: str = "InstallSucceeded", message: str = "") -> None:
+        namespace, _, release = name.partition("/")
+        self.helmreleases[name] = {
+            "metadata": {"namespace": namespace, "name": release},
+            "status": {"conditions": [{"type": "Ready", "status": status, "reason": reason, "message": message}]},
+        }
+
+    def kubectl(self, args):
+        done = subprocess.CompletedProcess(args, 0, "", "")
+        verb = next(a for a in args[1:] if not a.startswith("-") and a not in ("cozy-linstor",) and "/" not in a
+                    and not a.startswith("custom"))  # fmt: skip
+        if "nodes" in args and verb == "get":
+            return subprocess.CompletedProcess(args, 0, "\n".join(self.names.values()) + "\n", "")
+        if "packagesources.cozystack.io" in args:
+            if not self.installed_values or self.package_source_after > 0:
+                self.package_source_after -= 1
+                return subprocess.CompletedProcess(args, 1, "", 'Error from server (NotFound): not found')
+            return subprocess.CompletedProcess(args, 0, "packagesource.cozystack.io/cozystack.cozystack-platform\n", "")
+        if verb == "apply":
+            text = open(args[args.index("-f") + 1]).read()
+            if "kind: Package" in text:
+                self.package_applied = True
+                for name in RELEASES:
+                    self.helmrelease(name)
+            return done
+        if "helmreleases.helm.toolkit.fluxcd.io" in args:
+            return subprocess.CompletedProcess(args, 0, json.dumps({"items": list(self.helmreleases.values())}), "")
+        if verb == "exec":
+            command = args[args.index("--") + 1:]
+            if not self.package_applied:
+                return subprocess.CompletedProcess(args, 1, "", 'Error from server (NotFound): deployments.apps "linstor-controller" not found')
+            if command[:3] == ["linstor", "--machine-readable", "storage-pool"]:
+                listed = [[{"node_name": node, "storage_pool_name": "data"} for node in sorted(self.pools)]]
+                return subprocess.CompletedProcess(args, 0, json.dumps(listed), "")
+            if command[1:3] == ["physical-storage", "create-device-pool"]:
+                node, path = command[4], command[5]
+                if node in self.pools:
+                    return subprocess.CompletedProcess(args, 10, "", "ERROR: storage pool exists")
+                self.pools[node] = path
+                return done
+            if command[0] == "zpool":
+                node = args[args.index("exec") + 1].removeprefix("pod/linstor-satellite.").rsplit("-", 1)[0]
+                self.failmode.add(node)
+                return done
+        if verb == "get" and "pods" in args:
+            node = args[args.index("--field-selector") + 1].split("=")[1]
+            return subprocess.CompletedProcess(args, 0, f"pod/linstor-satellite.{node}-x7k2p\n" if self.package_applied else "", "")
+        return done
+
+    def helm(self, args):
+        if args[1] == "pull":
+            version = args[args.index("--version") + 1]
+            with open(os.path.join(args[args.index("--destination") + 1], f"cozy-installer-{version}.tgz"), "wb") as out:
+                out.write(self.chart)
+            return subprocess.CompletedProcess(args, 0, "", "")
+        if args[1:3] == ["upgrade", "--install"]:
+            assert open(args[4], "rb").read() == self.chart, "helm installs the archive it pulled"
+            self.installed_values.append(open(args[args.index("--values") + 1]).read())
+            return subprocess.CompletedProcess(args, 0, "", "")
+        return subprocess.CompletedProcess(args, 1, "", f"Error: unknown command {args[1]!r}")
 
     def run(self, args, timeout=30, env=None):
         self.calls.append(list(args))
@@ -57,9 +146,9 @@ class World:
             self.ssm[name] = open(path).read()
             return ok
         if tool == "kubectl":
-            if "get" in args and "nodes" in args:
-                return subprocess.CompletedProcess(args, 0, "\n".join(self.names.values()) + "\n", "")
-            return ok
+            return self.kubectl(args)
+        if tool == "helm":
+            return self.helm(args)
         words = [a for a in args[1:] if not a.startswith("-")]
         ip = args[args.index("--nodes") + 1] if "--nodes" in args else None
         if words[:2] == ["gen", "secrets"]:
@@ -75,6 +164,8 @@ class World:
             rows = [f"{ip} {index:016x} {self.names[ip]} https://{ip}:2380 https://{ip}:2379 false"
                     for index, ip in enumerate(sorted(self.names))]  # fmt: skip
             return subprocess.CompletedProcess(args, 0, "NODE ID HOSTNAME PEER URLS CLIENT URLS LEARNER\n" + "\n".join(rows), "")
+        if "volumestatus" in args:
+            return subprocess.CompletedProcess(args, 0, "/dev/nvme1n1p1", "")
         if "kubeconfig" in args:
             open(args[args.index("kubeconfig") + 1], "w").write("server: https://10.10.0.101:6443\n")
             return ok
@@ -127,12 +218,13 @@ def brought_up(program):
     return config, world, found
 
 
-def converge(program, found, rounds=3):
+def converge(program, found, rounds=5):
+    """Rounds as main() runs them: a failed one leaves its error in the status."""
     for _ in range(rounds):
         try:
             found.round()
-        except program.Failed:
-            pass
+        except program.Failed as error:
+            found.status.update(last_error=str(error))
 
 
 def test_bring_up_then_nothing_more(program):
@@ -262,3 +354,148 @@ def test_the_status_fits_a_standard_parameter_whatever_the_errors(program):
     found = cluster(program, world, config)
     found.status.update(last_error="x" * 10_000)
     assert len(world.ssm["/cozy-demo/cluster/status"]) < 4096
+
+
+# --- CozyStack (the plan's `cozystack`: v1 with bring-up) -------------------------------
+
+
+def status_of(world) -> dict:
+    return json.loads(world.ssm["/cozy-demo/cluster/status"])
+
+
+def installs(world) -> list[list[str]]:
+    return [c for c in world.calls if c[0].endswith("/helm") and c[1] == "upgrade"]
+
+
+def pool_creates(world) -> list[list[str]]:
+    return [c for c in world.calls if "create-device-pool" in c]
+
+
+def test_cozystack_is_installed_in_order_then_left_alone(program):
+    config = default_config()
+    world = World(config)
+    world.package_source_after = 2  # the operator takes two lookups to create it
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    status = status_of(world)
+    assert status["phase"] == "ready", status
+    assert status["cozystack"]["helmreleases"] == {"ready": len(RELEASES), "total": len(RELEASES), "failed": 0}
+    assert status["cozystack"]["pools"] == dict.fromkeys(world.names.values(), "/dev/nvme1n1p1")
+    assert world.pools == dict.fromkeys(world.names.values(), "/dev/nvme1n1p1") and world.failmode == set(world.names.values())
+    [install] = installs(world)
+    assert "ghcr.io/urmanac/cozystack-assets/cozystack-operator@sha256:" in world.installed_values[0], "arm64's operator"
+    first = {word: next(i for i, c in enumerate(world.calls) if word in c)
+             for word in ("pull", "upgrade", "create-device-pool")}  # fmt: skip
+    lookups = [i for i, c in enumerate(world.calls) if "packagesources.cozystack.io" in c]
+    applies = [i for i, c in enumerate(world.calls) if c[0].endswith("kubectl") and "apply" in c]
+    assert first["pull"] < first["upgrade"] < lookups[-1] < applies[0] < first["create-device-pool"]
+    assert len(applies) == 2, "the Package and the classes, once"
+    world.calls.clear()
+    converge(program, found, 3)
+    assert not installs(world) and not pool_creates(world) and status_of(world)["phase"] == "ready"
+
+
+def test_the_package_waits_for_the_operators_package_source(program):
+    config = default_config()
+    world = World(config)
+    world.package_source_after = 4
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 4)
+    assert not world.package_applied and "PackageSource" in status_of(world)["last_error"]
+    converge(program, found, 4)
+    assert world.package_applied and status_of(world)["phase"] == "ready"
+
+
+def test_a_replaced_bastion_installs_nothing_twice(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    converge(program, cluster(program, world, config), 8)
+    assert status_of(world)["phase"] == "ready"
+    world.calls.clear()
+    converge(program, cluster(program, world, config), 4)  # a new bastion: nothing in memory
+    assert not installs(world) and not pool_creates(world)
+    assert not any("pull" in c for c in world.calls), "the recorded install is not pulled again"
+    assert status_of(world)["phase"] == "ready"
+
+
+def test_changed_values_upgrade_the_chart_once(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    world.ssm["/cozy-demo/cluster/cozystack/values"] += "# changed\n"
+    converge(program, found, 4)
+    assert len(installs(world)) == 2 and world.installed_values[1].endswith("# changed\n\n")
+
+
+def test_a_failed_helmrelease_is_named_in_the_status_until_it_heals(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    world.helmrelease("cozy-monitoring/monitoring", "False", "InstallFailed", "context deadline exceeded")
+    world.helmrelease("cozy-kamaji/kamaji", "False", "DependencyNotReady", "waiting for etcd")  # on its way
+    converge(program, found, 2)
+    status = status_of(world)
+    assert status["phase"] == "cozystack"
+    assert status["cozystack"]["failed"] == [
+        {"name": "cozy-monitoring/monitoring", "reason": "InstallFailed", "message": "context deadline exceeded"}
+    ]
+    assert status["cozystack"]["helmreleases"]["failed"] == 1
+    assert "cozy-monitoring/monitoring InstallFailed" in status["last_error"]
+    world.helmrelease("cozy-monitoring/monitoring")
+    world.helmrelease("cozy-kamaji/kamaji")
+    converge(program, found, 3)
+    assert status_of(world)["phase"] == "ready" and status_of(world)["cozystack"]["failed"] == []
+
+
+def test_too_few_helmreleases_are_not_done(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    for name in RELEASES[1:]:
+        del world.helmreleases[name]  # the platform has made one so far
+    found.cozystack.done = False
+    converge(program, found, 3)
+    assert status_of(world)["phase"] == "cozystack" and "1 of 1 ready" in status_of(world)["last_error"]
+
+
+def test_a_tampered_chart_is_never_installed(program):
+    config = default_config()
+    world = World(config)
+    world.chart = b"something else\n"
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    with pytest.raises(program.Tampered, match="cozy-installer-1.5.1.tgz: sha256"):
+        converge(program, found, 8)
+    assert not installs(world)
+    assert program.tampered(found.status, program.Tampered("x")) == program.EXIT_TAMPERED
+    assert status_of(world)["phase"] == "failed"
+
+
+def test_without_a_pinned_chart_nothing_is_installed_and_the_status_says_how(program):
+    config = default_config(chart_sha256=None)
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 6)
+    status = status_of(world)
+    assert status["phase"] == "cozystack" and "cozystack.chart_sha256" in status["last_error"]
+    assert not any(c[0].endswith("/helm") for c in world.calls)
+    assert world.ssm["/cozy-demo/cluster/kubeconfig"] != PLACEHOLDER, "the cluster's credentials are out already"
+
+
+def test_the_status_fits_with_many_failed_helmreleases(program):
+    config, world, found = brought_up(program)
+    for name in RELEASES:
+        world.helmrelease(name, "False", "UpgradeFailed", "x" * 1000)
+    converge(program, found, 1)
+    assert len(world.ssm["/cozy-demo/cluster/status"]) < 4096
+    assert status_of(world)["cozystack"]["helmreleases"]["failed"] == len(RELEASES)

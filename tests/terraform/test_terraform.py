@@ -317,9 +317,10 @@ CLUSTER_PATH = "/cozy-demo/cluster"
 
 
 def cluster_parameters_in(applied) -> dict[str, dict]:
-    ssm = applied.client("ssm")
-    found = ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [CLUSTER_PATH]}])
-    return {p["Name"]: p for p in found["Parameters"]}
+    pages = applied.client("ssm").get_paginator("describe_parameters").paginate(
+        ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [CLUSTER_PATH]}]
+    )
+    return {p["Name"]: p for page in pages for p in page["Parameters"]}
 
 
 def test_cluster_parameters_exist_encrypted_with_the_sandbox_key(applied_default):

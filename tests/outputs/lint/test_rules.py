@@ -83,6 +83,7 @@ PAIRS = {
     ),
     "TSL015": ({}, "cozystack.version", {"node_defaults": {"instance_type": "m8i.2xlarge"}}),
     "TSL016": ({}, "node_defaults.data_volume_gb", {"node_defaults": {"data_volume_gb": 256}}),
+    "TSL017": ({}, "cozystack.chart_sha256", {"cozystack": {"chart_sha256": "0" * 64}}),
 }
 
 

@@ -5,6 +5,7 @@ from . import (
     bastion_stops_while_nodes_run,
     boot_to_talos_unpinned,
     cozystack_build_unproven,
+    cozystack_chart_unpinned,
     cozystack_without_build,
     explicit_ami_unchecked,
     image_amd64_only,
@@ -39,6 +40,7 @@ RULES = sorted(
             cozystack_without_build,
             cozystack_build_unproven,
             linstor_storage_below_minimum,
+            cozystack_chart_unpinned,
         )
     ),
     key=lambda rule: rule.rule_id,
