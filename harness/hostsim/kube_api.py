@@ -46,7 +46,8 @@ node LINSTOR does not know, a device that is not the node's LINSTOR partition (w
 published from its Talos config, talos_node.py), or a storage pool that exists there; else
 the zpool and the storage pool exist. **zpool** (in a satellite): `zpool set failmode=continue
 POOL` only where that zpool exists ("cannot open 'x': no such pool", exit 1). Every write, exec
-and release is appended to record.jsonl (event kube-create/kube-replace/exec) for tests to count.
+and release is appended to record.jsonl (event kube-create/kube-replace/exec, and kube-refused
+for a write the API refused) for tests to count.
 """
 
 from __future__ import annotations
@@ -285,6 +286,9 @@ class Objects:
             try:
                 return self._handle(store, method, path, body)
             except ApiError as error:
+                if method != "GET":  # a refused write, for tests to show the product never tried one
+                    self.world.record(event="kube-refused", method=method, path=path.split("?")[0], reason=error.reason,
+                                      message=str(error))  # fmt: skip
                 return error.code, error.body()
 
     def _handle(self, store: Store, method: str, path: str, body: bytes) -> tuple[int, bytes]:

@@ -155,7 +155,9 @@ def cozy_installer_chart(version: str) -> bytes:
 
 @contextlib.contextmanager
 def stand_in_pins():
-    """While synthesizing: every talosctl and kubectl pin of the release matrix is the stand-in's digest.
+    """While synthesizing: every talosctl, kubectl and helm pin of the release matrix is the
+    stand-in's digest, and every CozyStack v1 release's cozy-installer chart pin the digest of
+    the harness's chart (cozy_installer_chart), which the simulated ghcr.io serves.
 
     The one place the test stacks differ from the product's facts. The product's own checks
     (the pinned sha256, then the release's checksum file) run unchanged against the
@@ -170,12 +172,18 @@ def stand_in_pins():
                                             kubectl=pinned(release.kubectl, kubectl_release))
                for version, release in original.items()}  # fmt: skip
     releases.TALOS_RELEASES.update(patched)
+    # CozyStack v1's chart: the harness's archive, by the version the plan pulls.
+    original_cozystack = dict(releases.COZYSTACK_RELEASES)
+    releases.COZYSTACK_RELEASES.update({
+        version: dataclasses.replace(release, chart_sha256=sha256(cozy_installer_chart(version.removeprefix("v"))))
+        for version, release in original_cozystack.items() if release.install == "helm"})  # fmt: skip
     # Modules that imported HELM by name hold the object: each such name is swapped.
     swapped = _swap(releases.HELM, pinned(releases.HELM, helm_release))
     try:
         yield
     finally:
         releases.TALOS_RELEASES.update(original)
+        releases.COZYSTACK_RELEASES.update(original_cozystack)
         for module, name, value in swapped:
             setattr(module, name, value)
 
