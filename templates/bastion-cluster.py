@@ -646,7 +646,10 @@ class CozyStack:
         missing = [node for node in self.cluster.plan["nodes"] if node["name"] not in self.doc["pools"]]
         if not missing:
             return
-        listed = self._linstor("--machine-readable", "storage-pool", "list")
+        try:
+            listed = self._linstor("--machine-readable", "storage-pool", "list")
+        except Failed as error:  # the controller comes with CozyStack's linstor release: a wait, not a failure
+            raise Failed(f"waiting for LINSTOR: {error}") from None
         existing = self._pools_listed(listed.stdout)
         for node in missing:
             name = node["name"]
@@ -705,7 +708,7 @@ class CozyStack:
         if self.settled_total != counted["total"]:
             # The platform adds releases as others become ready: the same count twice running.
             self.settled_total = counted["total"]
-            raise Failed(f"all {counted['total']} HelmReleases ready; checking that no more appear")
+            raise Failed(f"waiting for one more round: all {counted['total']} HelmReleases ready; checking that no more appear")
 
 
 def main() -> int:
