@@ -418,6 +418,7 @@ def test_a_replaced_bastion_installs_nothing_twice(program):
     converge(program, cluster(program, world, config), 4)  # a new bastion: nothing in memory
     assert not installs(world) and not pool_creates(world)
     assert not any("pull" in c for c in world.calls), "the recorded install is not pulled again"
+    assert not any("volumestatus" in c or "storage-pool" in c for c in world.calls), "the recorded pools are not looked for"
     assert status_of(world)["phase"] == "ready"
 
 
@@ -499,3 +500,49 @@ def test_the_status_fits_with_many_failed_helmreleases(program):
     converge(program, found, 1)
     assert len(world.ssm["/cozy-demo/cluster/status"]) < 4096
     assert status_of(world)["cozystack"]["helmreleases"]["failed"] == len(RELEASES)
+
+
+def test_a_replaced_node_gets_its_pool_again(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    world.calls.clear()
+    world.nodes["10.10.0.103"] = "maintenance"  # a new instance: new disks
+    del world.pools["talos-compute-3"]  # LINSTOR told the old node was lost (README)
+    converge(program, found, 5)
+    assert [c[c.index("zfs") + 1] for c in pool_creates(world)] == ["talos-compute-3"]
+    assert status_of(world)["phase"] == "ready"
+
+
+def test_pools_are_made_while_another_release_fails(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    original = world.kubectl
+
+    def failing_monitoring(args):
+        answer = original(args)
+        if world.package_applied:
+            world.helmrelease("cozy-monitoring/monitoring", "False", "InstallFailed", "no storage class yet")
+        return answer
+
+    world.kubectl = failing_monitoring
+    converge(program, found, 8)
+    assert len(pool_creates(world)) == 3 and status_of(world)["phase"] == "cozystack"
+
+
+def test_ready_only_when_the_count_holds_for_two_rounds(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    world.helmrelease("cozy-tenant-root/tenant-root")  # the platform adds one more, ready at once
+    found.cozystack.done = False
+    converge(program, found, 1)
+    assert status_of(world)["phase"] == "cozystack" and "no more appear" in status_of(world)["last_error"]
+    converge(program, found, 1)
+    assert status_of(world)["phase"] == "ready"
