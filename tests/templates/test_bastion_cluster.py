@@ -371,6 +371,16 @@ def pool_creates(world) -> list[list[str]]:
     return [c for c in world.calls if "create-device-pool" in c]
 
 
+def installed(program):
+    """The default sandbox brought up with CozyStack installed (calls kept)."""
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    return config, world, found
+
+
 def test_cozystack_is_installed_in_order_then_left_alone(program):
     config = default_config()
     world = World(config)
@@ -423,22 +433,14 @@ def test_a_replaced_bastion_installs_nothing_twice(program):
 
 
 def test_changed_values_upgrade_the_chart_once(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     world.ssm["/cozy-demo/cluster/cozystack/values"] += "# changed\n"
     converge(program, found, 4)
     assert len(installs(world)) == 2 and world.installed_values[1].endswith("# changed\n\n")
 
 
 def test_a_failed_helmrelease_is_named_in_the_status_until_it_heals(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     world.helmrelease("cozy-monitoring/monitoring", "False", "InstallFailed", "context deadline exceeded")
     world.helmrelease("cozy-kamaji/kamaji", "False", "DependencyNotReady", "waiting for etcd")  # on its way
     converge(program, found, 2)
@@ -456,11 +458,7 @@ def test_a_failed_helmrelease_is_named_in_the_status_until_it_heals(program):
 
 
 def test_too_few_helmreleases_are_not_done(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     for name in RELEASES[1:]:
         del world.helmreleases[name]  # the platform has made one so far
     found.cozystack.done = False
@@ -503,11 +501,7 @@ def test_the_status_fits_with_many_failed_helmreleases(program):
 
 
 def test_a_replaced_node_gets_its_pool_again(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     world.calls.clear()
     world.nodes["10.10.0.103"] = "maintenance"  # a new instance: new disks
     del world.pools["talos-compute-3"]  # LINSTOR told the old node was lost (README)
@@ -535,11 +529,7 @@ def test_pools_are_made_while_another_release_fails(program):
 
 
 def test_ready_only_when_the_count_holds_for_two_rounds(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     world.helmrelease("cozy-tenant-root/tenant-root")  # the platform adds one more, ready at once
     found.cozystack.done = False
     converge(program, found, 1)
