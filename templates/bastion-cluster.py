@@ -699,7 +699,8 @@ class CozyStack:
         pod = pods.stdout.split()[0] if pods.returncode == 0 and pods.stdout.split() else None
         if pod is None:
             raise Failed(f"{name}: no LINSTOR satellite pod yet: {reason(pods)}")
-        result = self.cluster.kube("--namespace", namespace, "exec", pod, "--", "zpool", "set", "failmode=continue", pool)
+        result = self.cluster.kube("--namespace", namespace, "exec", pod, "--container", "linstor-satellite", "--",
+                                   "zpool", "set", "failmode=continue", pool)  # fmt: skip
         if result.returncode != 0:
             raise Failed(f"{name}: zpool set failmode=continue {pool}: {reason(result)}")
 
