@@ -6,7 +6,10 @@ answers as dl.k8s.io, and as the hosts their downloads redirect to, as the real 
 (a 302: github.com's Talos release assets to release-assets.githubusercontent.com,
 dl.k8s.io to cdn.dl.k8s.io; all IPv4 here), so a download without `curl -L` gets
 nothing. Talos' releases carry the talosctl stand-in and `sha256sum.txt` naming every
-asset; dl.k8s.io the kubectl stand-in and its `kubectl.sha256` (tools/). A real
+asset; dl.k8s.io the kubectl stand-in and its `kubectl.sha256` (tools/); get.helm.sh the
+helm stand-in's release tarball and its `.sha256sum`; ghcr.io, as an OCI registry for the
+paths helm pulls (`/v2/<repo>/manifests/<tag>`, `/v2/<repo>/blobs/<digest>`, files here,
+without ghcr.io's token step), the cozy-installer chart the harness builds. A real
 registry (Debian's docker-registry, the CNCF distribution program) plays the upstream
 registries the caches proxy (Docker Hub, registry.k8s.io, quay.io, gcr.io). The
 distribution release the bastion downloads is that same program, packed as the release's
@@ -20,6 +23,7 @@ import functools
 import gzip
 import hashlib
 import io
+import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +45,7 @@ STUB_RECORD = "/var/log/boot-to-talos-stub.record"
 # Where downloads redirect (served by the same server, on GitHub's address).
 REDIRECTS = {"github.com": ("/siderolabs/talos/releases/download/", "release-assets.githubusercontent.com"),
              "dl.k8s.io": ("/release/", "cdn.dl.k8s.io")}  # fmt: skip
-DOWNLOAD_HOSTS = ("dl.k8s.io", "cdn.dl.k8s.io", "release-assets.githubusercontent.com")
+DOWNLOAD_HOSTS = ("dl.k8s.io", "cdn.dl.k8s.io", "release-assets.githubusercontent.com", "get.helm.sh")
 TALOSCTL_ASSETS = ("talosctl-linux-amd64", "talosctl-linux-arm64", "talosctl-darwin-arm64")
 
 # boot-to-talos stand-in: records how it was started (arguments, working directory, the
@@ -166,6 +170,39 @@ class Internet:
             path.write_bytes(binary)
             listed = digest if digest is not None and arch == "arm64" else hashlib.sha256(binary).hexdigest()
             path.with_name("kubectl.sha256").write_text(listed)
+
+    def helm_path(self, version: str, arch: str = "arm64") -> Path:
+        return self.root / f"helm-{version}-linux-{arch}.tar.gz"
+
+    def publish_helm(self, version: str, tarball: bytes | None = None, listed: str | None = None) -> None:
+        """get.helm.sh's tarball per architecture and its .sha256sum ("<digest>  <file>")."""
+        for arch in ("amd64", "arm64"):
+            path = self.helm_path(version, arch)
+            data = tarball if tarball is not None and arch == "arm64" else tools.helm_release(version, arch)
+            path.write_bytes(data)
+            digest = listed if listed is not None and arch == "arm64" else hashlib.sha256(data).hexdigest()
+            path.with_name(f"{path.name}.sha256sum").write_text(f"{digest}  {path.name}\n")
+
+    def publish_chart(self, reference: str, version: str, chart: bytes | None = None) -> str:
+        """An OCI chart on the simulated registry: its manifest under the tag, the layer and
+        config blobs by digest (a consistent manifest: only a pin can tell a tampered chart).
+        Returns the layer's sha256."""
+        host, _, repository = reference.removeprefix("oci://").partition("/")
+        chart = tools.cozy_installer_chart(version) if chart is None else chart
+        base = self.root / "v2" / repository
+        (base / "manifests").mkdir(parents=True, exist_ok=True)
+        (base / "blobs").mkdir(parents=True, exist_ok=True)
+        config = json.dumps({"name": repository.rsplit("/", 1)[-1], "version": version, "apiVersion": "v2"}).encode()
+        layers = []
+        for data, media in ((config, "application/vnd.cncf.helm.config.v1+json"),
+                            (chart, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")):  # fmt: skip
+            digest = hashlib.sha256(data).hexdigest()
+            (base / "blobs" / f"sha256:{digest}").write_bytes(data)
+            layers.append({"mediaType": media, "digest": f"sha256:{digest}", "size": len(data)})
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": layers[0], "layers": [layers[1]]}  # fmt: skip
+        (base / "manifests" / version).write_text(json.dumps(manifest))
+        return layers[1]["digest"].split(":", 1)[1]
 
     def publish_registry_release(self, version: str, tarball: bytes | None = None) -> None:
         """The distribution release: the tarball and its .sha256 (the digest of the genuine one)."""

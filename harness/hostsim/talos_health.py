@@ -15,7 +15,8 @@ The Kubernetes API stand-in (:6443 on each control plane that is an etcd member)
 /readyz, /livez and /healthz ("ok"), /version and /api/v1/nodes (every configured node
 registers once the cluster was bootstrapped), to clients whose X-Kube-Client header
 carries the kubeconfig's certificate and key (tools/talos_formats.py); 401 otherwise.
-Later work (issue 21) adds objects here: ROUTES maps a path to its answer.
+ROUTES maps a fixed path to its answer; every other /api and /apis path is the object
+store and the simulated CozyStack of kube_api.py (GET, POST, PUT; exec on pods).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import json
 import urllib.error
 import urllib.request
 
+from .kube_api import Objects
 from .tools import talos_formats as formats
 from .tools.talos_wire import RpcError, call
 
@@ -137,14 +139,34 @@ def kube_server(node) -> http.server.ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def _authorized(self) -> bool:
             crt, _, key = (self.headers.get("X-Kube-Client") or "").partition(" ")
-            if not formats.accepts(k8s["crt"], crt, key):
-                return self._reply(401, b'{"kind":"Status","status":"Failure","message":"Unauthorized","code":401}')
+            if formats.accepts(k8s["crt"], crt, key):
+                return True
+            self._reply(401, b'{"kind":"Status","status":"Failure","message":"Unauthorized","code":401}')
+            return False
+
+        def _objects(self, method: str) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+            if not self.path.startswith(("/api/", "/apis/")) and self.path.split("?")[0] not in ("/api", "/apis"):
+                return self._reply(404, b'{"kind":"Status","status":"Failure","reason":"NotFound","code":404}')
+            self._reply(*Objects(node.world, node.config["cluster"]["id"]).handle(method, self.path, body))
+
+        def do_GET(self) -> None:  # noqa: N802
+            if not self._authorized():
+                return
             route = ROUTES.get(self.path.split("?", 1)[0])
             if route is None:
-                return self._reply(404, b'{"kind":"Status","status":"Failure","reason":"NotFound","code":404}')
+                return self._objects("GET")
             self._reply(*route(node))
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self._authorized():
+                self._objects("POST")
+
+        def do_PUT(self) -> None:  # noqa: N802
+            if self._authorized():
+                self._objects("PUT")
 
     server = http.server.ThreadingHTTPServer((node.ip, KUBE_PORT), Handler)
     server.daemon_threads = True

@@ -25,7 +25,10 @@ reboot keeps it, a replaced instance starts in maintenance mode. Strict where Ta
 - the Kubernetes API stand-in listens on :6443 on every control plane that is an etcd
   member and answers /readyz, /livez, /version to the kubeconfig's credentials;
 - health (server-side, as talosctl's default): the node asks every named node over the
-  network, then checks etcd and the Kubernetes API, and names what it waits for.
+  network, then checks etcd and the Kubernetes API, and names what it waits for;
+- `get volumestatus r-linstor`: from the applied config's RawVolumeConfig `linstor` (see
+  linstor_partition); without one, NotFound as COSI says it. The node's disks: the system
+  disk nvme0n1 and, with --data-disk-bytes, the data volume nvme1n1 (`get disks`).
 Cross-node state: etcd membership is a world file (etcd.json under DIR of --world),
 standing in for etcd's own replicated state; everything else one node learns of
 another goes over the network. Every apply, bootstrap (and refused bootstrap), etcd join
@@ -46,10 +49,15 @@ import threading
 import time
 from pathlib import Path
 
+from .kube_api import SharedState
 from .tools import talos_formats as formats
 from .tools.talos_wire import PORT, RpcError, call
 
 REBOOT_SECONDS = 2.0
+VOLUME_STATUS = ("volumestatus", "volumestatuses", "VolumeStatuses.block.talos.dev")
+# Talos' partitions on a UEFI system disk (systemd-boot, as arm64 installs): the LINSTOR
+# partition of the single-disk layout comes after them.
+SYSTEM_PARTITIONS = ("EFI", "META", "STATE", "EPHEMERAL")
 MAINTENANCE_METHODS = {"ApplyConfiguration", "ResourceList"}
 NOT_IN_MAINTENANCE = "API is not implemented in maintenance mode"
 UNKNOWN_AUTHORITY = ('connection error: desc = "transport: authentication handshake failed: tls: failed to verify '
@@ -69,8 +77,9 @@ def minor(version: str) -> tuple[int, int]:
     return int(major), int(minor_)
 
 
-class World:
-    """The files nodes share: etcd.json (membership per cluster id) and record.jsonl."""
+class World(SharedState):
+    """The files nodes share: etcd.json (membership per cluster id, registered nodes and their
+    LINSTOR partitions), kube.json (the Kubernetes objects, kube_api.py) and record.jsonl."""
 
     def __init__(self, directory: Path):
         self.directory = directory
@@ -152,12 +161,51 @@ class Node:
         return {"messages": [{"node": self.ip, "tag": self.options.talos}]}
 
     def do_ResourceList(self, request: dict) -> dict:  # noqa: N802
+        if request["type"] in VOLUME_STATUS:
+            return self._volume_status(request.get("id"))
         if request["type"] not in ("disks", "disk", "Disks.block.talos.dev"):
             raise Refused("NotFound", f'resource "{request["type"]}" is not registered')
-        spec = {"dev_path": "/dev/nvme0n1", "size": self.options.disk_bytes, "model": "Amazon Elastic Block Store",
-                "transport": "nvme", "rotational": False, "readonly": False, "cdrom": False}  # fmt: skip
-        metadata = {"namespace": "runtime", "type": "Disks.block.talos.dev", "id": "nvme0n1", "version": 1,
-                    "owner": "block.DisksController", "phase": "running"}  # fmt: skip
+        messages = []
+        for disk, size in (("nvme0n1", self.options.disk_bytes), ("nvme1n1", self.options.data_disk_bytes)):
+            if not size:
+                continue
+            spec = {"dev_path": f"/dev/{disk}", "size": size, "model": "Amazon Elastic Block Store",
+                    "transport": "nvme", "rotational": False, "readonly": False, "cdrom": False}  # fmt: skip
+            metadata = {"namespace": "runtime", "type": "Disks.block.talos.dev", "id": disk, "version": 1,
+                        "owner": "block.DisksController", "phase": "running"}  # fmt: skip
+            messages.append({"node": self.ip, "metadata": metadata, "spec": spec})
+        return {"messages": messages}
+
+    def linstor_partition(self) -> tuple[bool, str]:
+        """(declared, kernel path or "") of the RawVolumeConfig `linstor` in the applied config:
+        a selector that excludes the system disk takes the data disk's first partition (none
+        without a data disk: Talos waits for a matching disk); one on the system disk the
+        partition after EPHEMERAL, which needs EPHEMERAL capped (a VolumeConfig with maxSize,
+        else it fills the disk and the raw volume finds no space)."""
+        if not self.config:
+            return False, ""
+        _, documents = formats.parse_machine_config(self.state["config"])
+        raw = [d for d in documents if formats.scalar(d, ["kind"]) == "RawVolumeConfig" and formats.scalar(d, ["name"]) == "linstor"]
+        if not raw:
+            return False, ""
+        selector = formats.scalar(raw[0], ["provisioning", "diskSelector", "match"]) or ""
+        if "!system_disk" in selector.replace(" ", ""):
+            return True, "/dev/nvme1n1p1" if self.options.data_disk_bytes else ""
+        if "system_disk" in selector:
+            capped = any(formats.scalar(d, ["kind"]) == "VolumeConfig" and formats.scalar(d, ["name"]) == "EPHEMERAL"
+                         and formats.scalar(d, ["provisioning", "maxSize"]) for d in documents)  # fmt: skip
+            return True, f"/dev/nvme0n1p{len(SYSTEM_PARTITIONS) + 1}" if capped else ""
+        return True, ""
+
+    def _volume_status(self, volume: str | None) -> dict:
+        declared, location = self.linstor_partition()
+        if volume != "r-linstor" or not declared:
+            raise Refused("NotFound", f"resource VolumeStatuses.block.talos.dev(runtime/{volume}@undefined) doesn't exist")
+        spec = {"phase": "ready" if location else "waiting", "type": "partition", "location": location,
+                "parentLocation": location.rsplit("p", 1)[0] if location else "", "partitionIndex": int(location.rsplit("p", 1)[1]) if location else 0,
+                "filesystem": "none", "mountLocation": ""}  # fmt: skip
+        metadata = {"namespace": "runtime", "type": "VolumeStatuses.block.talos.dev", "id": volume, "version": 1,
+                    "owner": "block.VolumeManagerController", "phase": "running"}  # fmt: skip
         return {"messages": [{"node": self.ip, "metadata": metadata, "spec": spec}]}
 
     def do_ApplyConfiguration(self, request: dict) -> dict:  # noqa: N802
@@ -293,6 +341,9 @@ class Node:
             entry = etcd.get(self.config["cluster"]["id"])
             if entry and entry["members"]:
                 entry.setdefault("nodes", {})[self.hostname] = self.ip
+                # What the node's LINSTOR satellite would see as its partition (kube_api.py checks
+                # create-device-pool against it); standing in for the satellite's own view.
+                entry.setdefault("devices", {})[self.hostname] = self.linstor_partition()[1] or None
 
     def _try_join(self) -> None:
         with self.world.etcd() as etcd:
@@ -360,6 +411,7 @@ def main() -> None:
     for name in ("ip", "hostname", "machine-type", "cluster", "talos", "instance", "state", "world"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--disk-bytes", type=int, default=50 * 1024**3)
+    parser.add_argument("--data-disk-bytes", type=int, default=0, help="the EBS data volume (nvme1n1), 0: none")
     parser.add_argument("--reboot-seconds", type=float, default=REBOOT_SECONDS)
     serve(Node(parser.parse_args()))
 

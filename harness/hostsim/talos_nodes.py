@@ -14,7 +14,7 @@ Amazon Linux again, its own install, then maintenance mode.
 as Talos in maintenance mode at once. It saves a boot per node in tests whose subject is
 the bastion's side; the install path itself is shown by the tests that launch nodes
 without it. What each node is (hostname, machine type, the cluster's name, the Talos
-release) comes from the sandbox's config, not from the stack the product wrote.
+release, the data volume) comes from the sandbox's config, not from the stack the product wrote.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class NodeIdentity:
     hostname: str
     machine_type: str
     disk_gb: int
+    data_gb: int = 0
+    """The EBS data volume Terraform attaches (LINSTOR's disk), 0 without one."""
 
 
 @dataclass
@@ -103,7 +105,8 @@ class TalosNodes:
             "--ip", str(instance.ip), "--hostname", identity.hostname, "--machine-type", identity.machine_type,
             "--cluster", self.cluster, "--talos", self.talos, "--instance", instance.instance_id,
             "--state", str(instance.machine.disk / "talos"), "--world", str(self.directory),
-            "--disk-bytes", str(identity.disk_gb * 1024**3), "--reboot-seconds", str(self.reboot_seconds),
+            "--disk-bytes", str(identity.disk_gb * 1024**3), "--data-disk-bytes", str(identity.data_gb * 1024**3),
+            "--reboot-seconds", str(self.reboot_seconds),
         ]  # fmt: skip
         from .world import REPO_ROOT
 

@@ -207,6 +207,17 @@ def assert_user_data_succeeded(instance: Instance) -> None:
     assert '"errors": []' in result, f"user-data of {machine.name} failed: {result}\n{machine.console()[-4000:]}"
 
 
+def publish_cozystack(world: SimulatedVpc, config: SandboxConfig) -> None:
+    """get.helm.sh's helm (the stand-in) and ghcr.io's cozy-installer chart (the harness's), for
+    the bring-up's CozyStack phase; the test stacks pin both (harness/hostsim/tools, stand_in_pins)."""
+    from talos_sandbox.facts import releases
+
+    world.internet.publish_helm(releases.HELM.version)
+    release = config.cozystack_release
+    if config.cozystack.enabled and release is not None and release.install == "helm":
+        world.internet.publish_chart(releases.COZY_INSTALLER_CHART, release.version.removeprefix("v"))
+
+
 def _build(name: str, keys: Keys, synth, workdir: Path) -> Sandbox:
     config = scenario_config(name, keys)
     stack = SynthesizedStack.from_json(synth(config)[1])
@@ -229,9 +240,10 @@ def _build(name: str, keys: Keys, synth, workdir: Path) -> Sandbox:
             world.internet.publish_talosctl(config.talos_release.talosctl.version)
             world.internet.publish_kubectl(config.talos_release.kubectl.version)
         if name in CLUSTER_SCENARIOS:
+            publish_cozystack(world, config)
             world.with_talos(config.name, config.talos_version, {
                 str(node.private_ip): NodeIdentity(node.name, node.machine_type, node.root_volume_gb or
-                                                   config.node_defaults.root_volume_gb)
+                                                   config.node_defaults.root_volume_gb, config.data_volume_gb or 0)
                 for node in config.nodes
             })  # fmt: skip
     except BaseException:

@@ -1,14 +1,22 @@
 """The stand-ins of the tools the bastion downloads, and how they are published.
 
-talosctl (`talosctl.py`) and kubectl (`kubectl.py`) are Python programs (stdlib only)
-that run inside the simulated bastion in place of the Go binaries; `cobra.py` parses
-their command lines as spf13/cobra and pflag do. `build()` packs one as a zipapp (a
+talosctl (`talosctl.py`), kubectl (`kubectl.py`) and helm (`helm.py`) are Python programs
+(stdlib only, but PyYAML where kubectl and helm read YAML: the bastion's python3 has it as
+cloud-init's dependency) that run inside the simulated bastion in place of the Go
+binaries; `cobra.py` parses their command lines as spf13/cobra and pflag do. `build()` packs one as a zipapp (a
 `#!/usr/bin/python3` line, then a zip of this folder's modules, its flag table and its
 release), byte-identical for the same inputs, so its sha256 is stable within a run:
 the simulated internet publishes it (internet.py) and the test stacks pin that digest
 in place of the real release's (tests/hostsim/conftest.py, `stand_in_pins`). The flag
 table of talosctl comes from Talos' CLI reference (`cli_reference.py`), kubectl's from
-`kubectl-flags.json` (see there).
+`kubectl-flags.json` (see there), helm's from helm's sources (`helm_flags.py`). helm is
+published as its release is, a tarball (`helm_release`, member `linux-<arch>/helm`).
+
+The cozy-installer chart (`cozy_installer_chart`) is a deterministic archive the harness
+builds (Chart.yaml, values.yaml, a template of the cozystack-operator Deployment whose
+image and platform source come from the values); the simulated ghcr.io serves it
+(internet.py publish_chart) and `stand_in_pins` pins its sha256 where the product pins
+the chart's, so the product checks a real digest and a test can publish a tampered one.
 
 Run by a unit with a StateDirectory (the bastion's cluster unit), a stand-in appends its
 command line to `stand-in-argv.jsonl` there (the aws stand-in too), so a test can show
@@ -21,15 +29,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gzip
 import hashlib
 import io
 import json
+import tarfile
 import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SHEBANG = b"#!/usr/bin/python3\n"
-_MODULES = {"talosctl": ("cobra", "talos_formats", "talos_wire", "talosctl"), "kubectl": ("cobra", "kubectl")}
+_MODULES = {"talosctl": ("cobra", "talos_formats", "talos_wire", "talosctl"), "kubectl": ("cobra", "kubectl"),
+            "helm": ("cobra", "kubectl", "helm")}
 _MAIN = """import json, os, pkgutil, sys, time
 log = os.environ.get("STATE_DIRECTORY")
 if log:  # every command line, for the tests' search for secrets (see tools/__init__.py)
@@ -46,7 +57,7 @@ sys.exit({tool}.main(sys.argv[1:], json.loads(pkgutil.get_data("standin", "flags
 def flag_table(tool: str, version: str) -> dict:
     if tool == "talosctl":
         return json.loads((HERE / "talosctl-flags.json").read_text())[version]
-    return json.loads((HERE / "kubectl-flags.json").read_text())
+    return json.loads((HERE / f"{tool}-flags.json").read_text())
 
 
 @functools.cache
@@ -87,9 +98,66 @@ def kubectl_release(version: str, arch: str = "arm64") -> bytes:
     return build("kubectl", version, arch)
 
 
+def archive(members: dict[str, tuple[bytes, int]]) -> bytes:
+    """A gzipped tar of the members (name -> (data, mode)), byte-identical for the same input."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, (data, mode) in members.items():
+            member = tarfile.TarInfo(name)
+            member.size, member.mode, member.mtime = len(data), mode, 0
+            tar.addfile(member, io.BytesIO(data))
+    return gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
+
+
+@functools.cache
+def helm_release(version: str, arch: str = "arm64") -> bytes:
+    """get.helm.sh's helm-<v>-linux-<arch>.tar.gz: the stand-in as `linux-<arch>/helm`."""
+    return archive({f"linux-{arch}/helm": (build("helm", version, arch), 0o755)})
+
+
+CHART_NAME = "cozy-installer"
+CHART_TEMPLATE = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cozystack-operator
+  namespace: {{ .Release.Namespace }}
+  labels:
+    app.kubernetes.io/name: cozystack-operator
+    app.kubernetes.io/instance: {{ .Release.Name }}
+spec:
+  replicas: 1
+  template:
+    spec:
+      hostNetwork: true
+      containers:
+        - name: cozystack-operator
+          image: "{{ .Values.cozystackOperator.image }}"
+          args:
+            - --install-flux=true
+            - --install-crds=true
+            - --platform-source-name=cozystack-platform
+            - --platform-source-url={{ .Values.cozystackOperator.platformSourceUrl }}
+            - --platform-source-ref={{ .Values.cozystackOperator.platformSourceRef }}
+            - --variant={{ .Values.cozystackOperator.variant }}
+"""
+
+
+@functools.cache
+def cozy_installer_chart(version: str) -> bytes:
+    """The chart archive as `helm package` lays it out (<name>/Chart.yaml, values.yaml, templates/)."""
+    chart = f"apiVersion: v2\nname: {CHART_NAME}\nversion: {version}\nappVersion: {version}\ntype: application\n"
+    values = ("cozystackOperator:\n  variant: talos\n  image: ghcr.io/cozystack/cozystack/cozystack-operator:v"
+              f"{version}\n  platformSourceUrl: oci://ghcr.io/cozystack/cozystack/cozystack-packages\n"
+              "  platformSourceRef: digest=sha256:0000000000000000000000000000000000000000000000000000000000000000\n")
+    return archive({f"{CHART_NAME}/Chart.yaml": (chart.encode(), 0o644), f"{CHART_NAME}/values.yaml": (values.encode(), 0o644),
+                    f"{CHART_NAME}/templates/cozystack-operator.yaml": (CHART_TEMPLATE.encode(), 0o644)})
+
+
 @contextlib.contextmanager
 def stand_in_pins():
-    """While synthesizing: every talosctl and kubectl pin of the release matrix is the stand-in's digest.
+    """While synthesizing: every talosctl, kubectl and helm pin of the release matrix is the
+    stand-in's digest, and every CozyStack v1 release's cozy-installer chart pin the digest of
+    the harness's chart (cozy_installer_chart), which the simulated ghcr.io serves.
 
     The one place the test stacks differ from the product's facts. The product's own checks
     (the pinned sha256, then the release's checksum file) run unchanged against the
@@ -104,7 +172,31 @@ def stand_in_pins():
                                             kubectl=pinned(release.kubectl, kubectl_release))
                for version, release in original.items()}  # fmt: skip
     releases.TALOS_RELEASES.update(patched)
+    # CozyStack v1's chart: the harness's archive, by the version the plan pulls.
+    original_cozystack = dict(releases.COZYSTACK_RELEASES)
+    releases.COZYSTACK_RELEASES.update({
+        version: dataclasses.replace(release, chart_sha256=sha256(cozy_installer_chart(version.removeprefix("v"))))
+        for version, release in original_cozystack.items() if release.install == "helm"})  # fmt: skip
+    # Modules that imported HELM by name hold the object: each such name is swapped.
+    swapped = _swap(releases.HELM, pinned(releases.HELM, helm_release))
     try:
         yield
     finally:
         releases.TALOS_RELEASES.update(original)
+        releases.COZYSTACK_RELEASES.update(original_cozystack)
+        for module, name, value in swapped:
+            setattr(module, name, value)
+
+
+def _swap(old, new) -> list[tuple]:
+    import sys
+
+    swapped = []
+    for module_name, module in list(sys.modules.items()):
+        if module_name.split(".")[0] != "talos_sandbox" or module is None:
+            continue
+        for name, value in list(vars(module).items()):
+            if value is old:
+                setattr(module, name, new)
+                swapped.append((module, name, old))
+    return swapped

@@ -8,7 +8,9 @@ on anything else as talosctl does (the error, a blank line, the usage; exit 1), 
 to overwrite files without --force, and talks to the nodes over the simulated network
 (tools/talos_wire.py) with the talosconfig's credentials, or none with --insecure. It
 answers the subcommands: gen secrets, gen config, apply-config, bootstrap, etcd members,
-etcd remove-member, get, health (server-side), kubeconfig, version. Another real
+etcd remove-member, get (disks, and volumestatus with `-o jsonpath={.spec.location}`,
+answered from the node's applied config: talos_node.py), health (server-side),
+kubeconfig, version. Another real
 subcommand fails with exit 2 naming it; see tools/talos_formats.py for what it writes.
 """
 
@@ -275,6 +277,14 @@ def get(values: dict, positional: list[str]) -> None:
     request = {"type": positional[0], "id": positional[1] if len(positional) > 1 else None,
                "namespace": values.get("namespace")}  # fmt: skip
     output = values.get("output", "table")
+    path = None
+    if output.startswith("jsonpath="):
+        # talosctl's `-o jsonpath=<template>`; only a plain field path such as {.spec.location} is modelled.
+        template = output[len("jsonpath="):]
+        match = re.fullmatch(r"\{((?:\.[A-Za-z0-9_]+)+)\}", template)
+        if match is None:
+            raise Failure(f"talosctl stand-in: the jsonpath template {template!r} is not modelled (only {{.a.b}})")
+        output, path = "jsonpath", match.group(1).split(".")[1:]
     if output not in ("json", "yaml", "table", "jsonpath"):
         raise Failure(f"unknown output format: {output!r}")
     if values.get("insecure"):
@@ -288,7 +298,12 @@ def get(values: dict, positional: list[str]) -> None:
         replies = each_node(values, "ResourceList", request, "error listing resources")
     for reply in replies:
         for resource in reply["messages"]:
-            if output == "json":
+            if path is not None:
+                found = resource
+                for part in path:
+                    found = found.get(part) if isinstance(found, dict) else None
+                print("" if found is None else found if isinstance(found, str) else json.dumps(found))
+            elif output == "json":
                 print(json.dumps(resource, indent=4))
             else:
                 print(f"{resource['node']}   {resource['metadata']['namespace']}   {resource['metadata']['type']}   "
