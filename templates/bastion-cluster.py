@@ -547,9 +547,16 @@ class CozyStack:
             self._install_chart(files["values"])
             self._apply(files)
             failed = self._count_helmreleases()
-            self._pools()  # LINSTOR may be up while another release failed
-            if failed:
-                raise Failed("HelmRelease failed: " + "; ".join(f"{f['name']} {f['reason']}: {f['message']}" for f in failed))
+            try:
+                self._pools()  # LINSTOR may be up while another release failed
+                pools = ""
+            except Failed as error:
+                if not failed:
+                    raise
+                pools = f"; {error}"
+            if failed:  # named first: a failed release is what the operator must see
+                raise Failed("HelmRelease failed: " + "; ".join(f"{f['name']} {f['reason']}: {f['message']}"
+                                                                for f in failed) + pools)  # fmt: skip
             self._done()
         except Failed:
             self.done = False

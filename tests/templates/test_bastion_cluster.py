@@ -66,6 +66,7 @@ class World:
         self.helmreleases: dict[str, dict] = {}
         self.pools: dict[str, str] = {}
         self.failmode: set[str] = set()
+        self.linstor_down = False
 
     def helmrelease(self, name: str, status: str = "True", reason: str = "InstallSucceeded", message: str = "") -> None:
         namespace, _, release = name.partition("/")
@@ -96,7 +97,7 @@ class World:
             return subprocess.CompletedProcess(args, 0, json.dumps({"items": list(self.helmreleases.values())}), "")
         if verb == "exec":
             command = args[args.index("--") + 1:]
-            if not self.package_applied:
+            if not self.package_applied or self.linstor_down:
                 return subprocess.CompletedProcess(args, 1, "", 'Error from server (NotFound): deployments.apps "linstor-controller" not found')
             if command[:3] == ["linstor", "--machine-readable", "storage-pool"]:
                 listed = [[{"node_name": node, "storage_pool_name": "data"} for node in sorted(self.pools)]]
@@ -536,3 +537,16 @@ def test_ready_only_when_the_count_holds_for_two_rounds(program):
     assert status_of(world)["phase"] == "cozystack" and "no more appear" in status_of(world)["last_error"]
     converge(program, found, 1)
     assert status_of(world)["phase"] == "ready"
+
+
+def test_a_failed_release_is_named_first_while_linstor_is_not_up(program):
+    config = default_config()
+    world = World(config)
+    world.linstor_down = True
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 6)
+    world.helmrelease("cozy-kubeovn/kubeovn", "False", "InstallFailed", "context deadline exceeded")
+    converge(program, found, 1)
+    error = status_of(world)["last_error"]
+    assert error.startswith("HelmRelease failed: cozy-kubeovn/kubeovn InstallFailed") and "linstor-controller" in error
