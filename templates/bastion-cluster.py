@@ -387,6 +387,9 @@ class Cluster:
         self.status.publish()
         if known["config"] and node["machine_type"] == "controlplane" and self.status.doc["bootstrapped"]:
             self.remove_old_member(node)  # a replaced control plane cannot join while its old self is listed
+        if known["config"] and "cozystack" in self.status.doc:
+            # A new instance: its disks are new, so is the LINSTOR partition its pool was on.
+            self.status.doc["cozystack"]["pools"].pop(node["name"], None)
         result = run([self.talosctl, "apply-config", "--insecure", "--nodes", node["ip"], "--file", self._config_file(node)])
         if result.returncode != 0:
             raise Failed(f"{node['name']}: apply-config --insecure: {reason(result)}")
@@ -543,8 +546,17 @@ class CozyStack:
             files = self._files()
             self._install_chart(files["values"])
             self._apply(files)
-            self._count_helmreleases()
-            self._pools()
+            failed = self._count_helmreleases()
+            try:
+                self._pools()  # LINSTOR may be up while another release failed
+                pools = ""
+            except Failed as error:
+                if not failed:
+                    raise
+                pools = f"; {error}"
+            if failed:  # named first: a failed release is what the operator must see
+                raise Failed("HelmRelease failed: " + "; ".join(f"{f['name']} {f['reason']}: {f['message']}"
+                                                                for f in failed) + pools)  # fmt: skip
             self._done()
         except Failed:
             self.done = False
@@ -614,7 +626,8 @@ class CozyStack:
         say("applied the platform Package and LINSTOR's storage classes")
         self.applied = digest
 
-    def _count_helmreleases(self) -> None:
+    def _count_helmreleases(self) -> list[dict]:
+        """Ready of all in the status; the failed ones, returned."""
         result = self.cluster.kube("get", "helmreleases.helm.toolkit.fluxcd.io", "--all-namespaces", "-o", "json")
         if result.returncode != 0:
             raise Failed(f"kubectl get helmreleases: {reason(result)}")
@@ -638,7 +651,7 @@ class CozyStack:
         self.status.publish()
         if failed:
             self.settled_total = None
-            raise Failed("HelmRelease failed: " + "; ".join(f"{f['name']} {f['reason']}: {f['message']}" for f in failed))
+        return failed
 
     def _pools(self) -> None:
         """A storage pool on every node's LINSTOR partition (LINSTOR runs once its release is)."""
@@ -696,7 +709,8 @@ class CozyStack:
         pod = pods.stdout.split()[0] if pods.returncode == 0 and pods.stdout.split() else None
         if pod is None:
             raise Failed(f"{name}: no LINSTOR satellite pod yet: {reason(pods)}")
-        result = self.cluster.kube("--namespace", namespace, "exec", pod, "--", "zpool", "set", "failmode=continue", pool)
+        result = self.cluster.kube("--namespace", namespace, "exec", pod, "--container", "linstor-satellite", "--",
+                                   "zpool", "set", "failmode=continue", pool)  # fmt: skip
         if result.returncode != 0:
             raise Failed(f"{name}: zpool set failmode=continue {pool}: {reason(result)}")
 

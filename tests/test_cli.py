@@ -120,6 +120,7 @@ def test_lint_strict_passes_a_clean_config(tmp_path, capsys):
         "network:\n  bastion_subnet_cidr: 10.10.1.0/28\n"
         "node_defaults:\n  instance_type: m7g.metal\n  data_volume_gb: 256\n"
         "loadbalancer:\n  mode: eni-secondary-ips\n  addresses: [10.10.0.200]\n"
+        f"cozystack:\n  chart_sha256: '{'12' * 32}'\n"
         f"talos:\n  boot_to_talos_sha256: {'ab' * 32}\n  images:\n"
         f"    gateway: ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-tailscale/talos@sha256:{'cd' * 32}\n"
         f"    compute: ghcr.io/urmanac/cozystack-assets/talos/cozystack-spin-only/talos@sha256:{'ef' * 32}\n",

@@ -74,7 +74,7 @@ def _linstor_storage(config: SandboxConfig) -> Step:
                         f"--pool-name {pool} --storage-pool {pool}")  # fmt: skip
         satellite = (f"kubectl get pods -n {namespace} -l {cozystack.LINSTOR_SATELLITES} "
                      f"--field-selector spec.nodeName={node.name} -o name")  # fmt: skip
-        commands.append(f"kubectl exec -n {namespace} \"$({satellite})\" -- zpool set failmode=continue {pool}")
+        commands.append(f"kubectl exec -n {namespace} \"$({satellite})\" -c linstor-satellite -- zpool set failmode=continue {pool}")
     commands.append(f"kubectl apply -f {cozystack.STORAGE_CLASSES_FILE}")
     return Step(
         "linstor-storage",

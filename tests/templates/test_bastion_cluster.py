@@ -66,6 +66,7 @@ class World:
         self.helmreleases: dict[str, dict] = {}
         self.pools: dict[str, str] = {}
         self.failmode: set[str] = set()
+        self.linstor_down = False
 
     def helmrelease(self, name: str, status: str = "True", reason: str = "InstallSucceeded", message: str = "") -> None:
         namespace, _, release = name.partition("/")
@@ -96,7 +97,7 @@ class World:
             return subprocess.CompletedProcess(args, 0, json.dumps({"items": list(self.helmreleases.values())}), "")
         if verb == "exec":
             command = args[args.index("--") + 1:]
-            if not self.package_applied:
+            if not self.package_applied or self.linstor_down:
                 return subprocess.CompletedProcess(args, 1, "", 'Error from server (NotFound): deployments.apps "linstor-controller" not found')
             if command[:3] == ["linstor", "--machine-readable", "storage-pool"]:
                 listed = [[{"node_name": node, "storage_pool_name": "data"} for node in sorted(self.pools)]]
@@ -371,6 +372,16 @@ def pool_creates(world) -> list[list[str]]:
     return [c for c in world.calls if "create-device-pool" in c]
 
 
+def installed(program):
+    """The default sandbox brought up with CozyStack installed (calls kept)."""
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 8)
+    return config, world, found
+
+
 def test_cozystack_is_installed_in_order_then_left_alone(program):
     config = default_config()
     world = World(config)
@@ -418,26 +429,19 @@ def test_a_replaced_bastion_installs_nothing_twice(program):
     converge(program, cluster(program, world, config), 4)  # a new bastion: nothing in memory
     assert not installs(world) and not pool_creates(world)
     assert not any("pull" in c for c in world.calls), "the recorded install is not pulled again"
+    assert not any("volumestatus" in c or "storage-pool" in c for c in world.calls), "the recorded pools are not looked for"
     assert status_of(world)["phase"] == "ready"
 
 
 def test_changed_values_upgrade_the_chart_once(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     world.ssm["/cozy-demo/cluster/cozystack/values"] += "# changed\n"
     converge(program, found, 4)
     assert len(installs(world)) == 2 and world.installed_values[1].endswith("# changed\n\n")
 
 
 def test_a_failed_helmrelease_is_named_in_the_status_until_it_heals(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     world.helmrelease("cozy-monitoring/monitoring", "False", "InstallFailed", "context deadline exceeded")
     world.helmrelease("cozy-kamaji/kamaji", "False", "DependencyNotReady", "waiting for etcd")  # on its way
     converge(program, found, 2)
@@ -455,11 +459,7 @@ def test_a_failed_helmrelease_is_named_in_the_status_until_it_heals(program):
 
 
 def test_too_few_helmreleases_are_not_done(program):
-    config = default_config()
-    world = World(config)
-    world.nodes = dict.fromkeys(world.nodes, "maintenance")
-    found = cluster(program, world, config)
-    converge(program, found, 8)
+    config, world, found = installed(program)
     for name in RELEASES[1:]:
         del world.helmreleases[name]  # the platform has made one so far
     found.cozystack.done = False
@@ -499,3 +499,54 @@ def test_the_status_fits_with_many_failed_helmreleases(program):
     converge(program, found, 1)
     assert len(world.ssm["/cozy-demo/cluster/status"]) < 4096
     assert status_of(world)["cozystack"]["helmreleases"]["failed"] == len(RELEASES)
+
+
+def test_a_replaced_node_gets_its_pool_again(program):
+    config, world, found = installed(program)
+    world.calls.clear()
+    world.nodes["10.10.0.103"] = "maintenance"  # a new instance: new disks
+    del world.pools["talos-compute-3"]  # LINSTOR told the old node was lost (README)
+    converge(program, found, 5)
+    assert [c[c.index("zfs") + 1] for c in pool_creates(world)] == ["talos-compute-3"]
+    assert status_of(world)["phase"] == "ready"
+
+
+def test_pools_are_made_while_another_release_fails(program):
+    config = default_config()
+    world = World(config)
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    original = world.kubectl
+
+    def failing_monitoring(args):
+        answer = original(args)
+        if world.package_applied:
+            world.helmrelease("cozy-monitoring/monitoring", "False", "InstallFailed", "no storage class yet")
+        return answer
+
+    world.kubectl = failing_monitoring
+    converge(program, found, 8)
+    assert len(pool_creates(world)) == 3 and status_of(world)["phase"] == "cozystack"
+
+
+def test_ready_only_when_the_count_holds_for_two_rounds(program):
+    config, world, found = installed(program)
+    world.helmrelease("cozy-tenant-root/tenant-root")  # the platform adds one more, ready at once
+    found.cozystack.done = False
+    converge(program, found, 1)
+    assert status_of(world)["phase"] == "cozystack" and "no more appear" in status_of(world)["last_error"]
+    converge(program, found, 1)
+    assert status_of(world)["phase"] == "ready"
+
+
+def test_a_failed_release_is_named_first_while_linstor_is_not_up(program):
+    config = default_config()
+    world = World(config)
+    world.linstor_down = True
+    world.nodes = dict.fromkeys(world.nodes, "maintenance")
+    found = cluster(program, world, config)
+    converge(program, found, 6)
+    world.helmrelease("cozy-kubeovn/kubeovn", "False", "InstallFailed", "context deadline exceeded")
+    converge(program, found, 1)
+    error = status_of(world)["last_error"]
+    assert error.startswith("HelmRelease failed: cozy-kubeovn/kubeovn InstallFailed") and "linstor-controller" in error
