@@ -18,7 +18,9 @@ and every control plane answers the same. Stdlib only.
   (`packagesources.cozystack.io "x" not found`). A namespaced object needs its namespace;
 - exec: `POST /api/v1/namespaces/NS/pods/NAME/exec` with `{"command": [...]}` answers
   `{"stdout", "stderr", "code"}` (kubectl's SPDY/WebSocket streams are not modelled). Pods
-  run only what their container has: the LINSTOR controller `linstor`, a satellite `zpool`.
+  run only what their container has: the LINSTOR controller's container `linstor-controller`
+  runs `linstor`, a satellite's `linstor-satellite` runs `zpool`; `"container"` in the request
+  picks one (kubectl's -c), an unknown one is refused as the API server refuses it.
 
 **Refused, as the real cluster would:** a namespaced object in a namespace that does not
 exist (`namespaces "x" not found`); a Package whose PackageSource does not exist yet
@@ -221,17 +223,17 @@ class Store:
             self.put("deployments.apps", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
                 "name": "linstor-controller", "namespace": LINSTOR_NAMESPACE}, "spec": {"replicas": 1},
                 "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}}, event=None)  # fmt: skip
-            self._pod(f"linstor-controller-{_hash('controller')}-{_hash('pod')}", dict([CONTROLLER_LABEL]), None, "linstor")
+            self._pod(f"linstor-controller-{_hash('controller')}-{_hash('pod')}", dict([CONTROLLER_LABEL]), None, "linstor-controller", "linstor")
         registered = self.world.registered(self.cluster_id)
         for node in sorted(registered):
             if node not in self.state["linstor"]["nodes"]:
-                self._pod(f"linstor-satellite.{node}-{_hash(node)}", dict([SATELLITE_LABEL]), node, "zpool")
+                self._pod(f"linstor-satellite.{node}-{_hash(node)}", dict([SATELLITE_LABEL]), node, "linstor-satellite", "zpool")
                 self.state["linstor"]["nodes"][node] = {"ip": registered[node]}
                 self.state["linstor"]["pools"].setdefault(node, {"DfltDisklessStorPool": {"provider_kind": "DISKLESS"}})
 
-    def _pod(self, name: str, labels: dict, node: str | None, runs: str) -> None:
+    def _pod(self, name: str, labels: dict, node: str | None, container: str, runs: str) -> None:
         self.put("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": LINSTOR_NAMESPACE,
-                 "labels": labels}, "spec": {"nodeName": node, "containers": [{"name": runs}]},
+                 "labels": labels}, "spec": {"nodeName": node, "containers": [{"name": container, "command": [runs]}]},
                  "status": {"phase": "Running"}}, event=None)  # fmt: skip
 
 
@@ -350,7 +352,11 @@ class Objects:
         if pod is None:
             raise ApiError(404, "NotFound", f'pods "{pod_name}" not found')
         command = list(request.get("command", []))
-        program = pod["spec"]["containers"][0]["name"]
+        containers = {c["name"]: c["command"][0] for c in pod["spec"]["containers"]}
+        container = request.get("container") or next(iter(containers))
+        if container not in containers:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
+        program = containers[container]
         if not command:
             code, out, err = 126, "", "you must specify at least one command for the container"
         elif command[0] != program:

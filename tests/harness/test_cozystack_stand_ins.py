@@ -364,10 +364,14 @@ def test_zpool_failmode_only_where_the_pool_is(world):
     assert satellite("cp-1").startswith("pod/linstor-satellite.cp-1-")
     none = world.kubectl("-n", "cozy-linstor", "get", "pods", "-l", "app=nothing", "-o", "name")
     assert none.returncode == 0 and none.stdout == "" and "No resources found in cozy-linstor namespace." in none.stderr
-    ok = world.kubectl("-n", "cozy-linstor", "exec", satellite("cp-1"), "--", "zpool", "set", "failmode=continue", "data")
+    ok = world.kubectl("-n", "cozy-linstor", "exec", satellite("cp-1"), "-c", "linstor-satellite", "--", "zpool", "set",
+                       "failmode=continue", "data")  # fmt: skip
     assert ok.returncode == 0, ok.stderr
+    wrong = world.kubectl("-n", "cozy-linstor", "exec", satellite("cp-1"), "-c", "drbd", "--", "zpool", "list")
+    assert wrong.returncode == 1 and "container drbd is not valid for pod" in wrong.stderr
     refused = world.kubectl("-n", "cozy-linstor", "exec", satellite("worker-3"), "--", "zpool", "set", "failmode=continue", "data")
     assert refused.returncode == 1 and "cannot open 'data': no such pool" in refused.stderr
     assert kube_api.LINSTOR_NAMESPACE
     execs = [e for e in world.record("exec") if e["command"][:1] == ["zpool"]]
     assert [(e["node"], e["code"]) for e in execs][-2:] == [("cp-1", 0), ("worker-3", 1)], "every exec is recorded"
+    assert ok.returncode == 0

@@ -315,7 +315,7 @@ def exec_(values: dict, positional: list[str]) -> None:
         if not candidates:
             raise Failure(f"error: cannot attach to {target}: it has no running pods")
         name = candidates[0]
-    reply = _ok(*api.request("POST", pods.path(namespace, name) + "/exec", json.dumps({"command": command}).encode()))
+    reply = _ok(*api.request("POST", pods.path(namespace, name) + "/exec", json.dumps({"command": command, "container": values.get("container")}).encode()))
     sys.stdout.write(reply["stdout"])
     sys.stderr.write(reply["stderr"])
     if reply["code"]:
